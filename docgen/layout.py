@@ -1,0 +1,421 @@
+"""The layout model: one per certificate, resolved down to glyph positions in millimetres.
+
+:func:`build_layout` turns a kind's declarative page templates and a validated
+:class:`~docgen.validation.Certificate` into a :class:`DocumentLayout`. Everything a renderer
+needs is decided here — which face draws each character, where each glyph starts, how big a
+photo is drawn — so the OFD and PDF renderers only translate, and cannot drift apart.
+
+Coordinates: millimetres, origin at the top-left of the page, y downwards (as in OFD).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from .errors import ConfigurationError, FieldProblem, RecordError
+from .fonts import Face, FontStack, font_stack
+from .metadata import core_metadata
+from .qr import placeholder_qr_png
+from .validation import Certificate
+
+__all__ = [
+    "PT_TO_MM",
+    "Box",
+    "DocumentLayout",
+    "GlyphRun",
+    "ImageItem",
+    "Item",
+    "PageLayout",
+    "PathItem",
+    "SlotItem",
+    "TextItem",
+    "build_layout",
+]
+
+#: One typographic point in millimetres; template font sizes are in points.
+PT_TO_MM = 25.4 / 72.0
+_SHRINK_STEP_PT = 0.25
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle: top-left corner and size, in mm."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def moved(self, dx: float, dy: float) -> Box:
+        """The same box shifted by ``(dx, dy)``."""
+        return Box(self.x + dx, self.y + dy, self.w, self.h)
+
+    def contains(self, other: Box, slack: float = 1e-6) -> bool:
+        """Whether ``other`` lies inside this box."""
+        return (
+            other.x >= self.x - slack
+            and other.y >= self.y - slack
+            and other.x + other.w <= self.x + self.w + slack
+            and other.y + other.h <= self.y + self.h + slack
+        )
+
+
+@dataclass(frozen=True)
+class GlyphRun:
+    """Consecutive characters drawn with one face: origin of the first glyph and advances."""
+
+    face: Face
+    size: float  # em size in mm
+    x: float
+    baseline: float
+    text: str
+    advances: tuple[float, ...]  # mm, one per character
+
+    @property
+    def width(self) -> float:
+        """Sum of the advances."""
+        return sum(self.advances)
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """Text in a box; ``id`` is the field name when the text shows one field."""
+
+    id: str
+    box: Box
+    runs: tuple[GlyphRun, ...]
+    color: RGB
+    text: str
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """A raster image drawn to fill ``box`` (aspect ratio already applied)."""
+
+    id: str
+    box: Box
+    data: bytes
+    format: str  # "JPEG" or "PNG"
+
+
+@dataclass(frozen=True)
+class PathItem:
+    """A stroked polyline or closed polygon; points are absolute mm."""
+
+    id: str
+    points: tuple[tuple[float, float], ...]
+    closed: bool
+    stroke: float
+    color: RGB
+
+    @property
+    def box(self) -> Box:
+        """Bounding box of the points, widened by half the stroke."""
+        xs = [p[0] for p in self.points]
+        ys = [p[1] for p in self.points]
+        half = self.stroke / 2
+        return Box(min(xs) - half, min(ys) - half, max(xs) - min(xs) + 2 * half,
+                   max(ys) - min(ys) + 2 * half)
+
+
+@dataclass(frozen=True)
+class SlotItem:
+    """An area reserved for something drawn later (the seal)."""
+
+    id: str
+    box: Box
+
+
+Item = TextItem | ImageItem | PathItem | SlotItem
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    """One page: its size in mm and its items in drawing order."""
+
+    id: str
+    width: float
+    height: float
+    items: tuple[Item, ...]
+
+    def find(self, item_id: str) -> list[Item]:
+        """Items with the given id."""
+        return [i for i in self.items if i.id == item_id]
+
+
+@dataclass(frozen=True)
+class DocumentLayout:
+    """A whole certificate, ready for the renderers."""
+
+    certificate: Certificate
+    pages: tuple[PageLayout, ...]
+    metadata: tuple[tuple[str, str, str], ...] = field(default=())
+
+    @property
+    def title(self) -> str:
+        """Document title: certificate name and number."""
+        return f"{self.certificate.kind.title} {self.certificate.number}"
+
+    def faces(self) -> dict[str, tuple[Face, str]]:
+        """Faces used, by key, each with every character it draws (sorted, unique)."""
+        used: dict[str, tuple[Face, set[str]]] = {}
+        for page in self.pages:
+            for item in page.items:
+                if isinstance(item, TextItem):
+                    for run in item.runs:
+                        used.setdefault(run.face.key, (run.face, set()))[1].update(run.text)
+        return {k: (face, "".join(sorted(chars))) for k, (face, chars) in used.items()}
+
+
+# -- template interpretation ----------------------------------------------------------
+
+
+class _Values(Mapping[str, str]):
+    """Printed field values for ``str.format``; a missing optional field prints as empty."""
+
+    def __init__(self, display: Mapping[str, str]) -> None:
+        self._display = display
+
+    def __getitem__(self, key: str) -> str:
+        return self._display.get(key, "")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._display)
+
+    def __len__(self) -> int:
+        return len(self._display)
+
+
+def _color(value: str | None, where: str) -> RGB:
+    if value is None:
+        return (0, 0, 0)
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
+        raise ConfigurationError(where, f"colour {value!r} is not #RRGGBB")
+    return (int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16))
+
+
+def _box(value: Sequence[float], where: str) -> Box:
+    if len(value) != 4:
+        raise ConfigurationError(where, f"box must be [x, y, w, h], got {value!r}")
+    return Box(*(float(v) for v in value))
+
+
+def _field_of(template: str) -> str | None:
+    names = [f for _, f, _, _ in string.Formatter().parse(template) if f]
+    return names[0] if len(names) == 1 and template.strip() == "{" + names[0] + "}" else None
+
+
+class _Builder:
+    def __init__(self, cert: Certificate, stack: FontStack) -> None:
+        self.cert = cert
+        self.stack = stack
+        printed = dict(cert.display)
+        printed.update(
+            {f"{k}__dots": v.strftime("%Y.%m.%d") for k, v in cert.values.items()
+             if isinstance(v, date)}
+        )
+        printed.update(title=cert.kind.title, identifier=cert.identifier)
+        self.values = _Values(printed)
+        self.problems: list[FieldProblem] = []
+        self.source = cert.kind.source
+        self.templates = {p["id"]: p for p in cert.kind.pages}
+
+    def page(self, template: Mapping[str, Any]) -> PageLayout:
+        width, height = (float(v) for v in template["size"])
+        items = tuple(self.items(template, 0.0, 0.0))
+        return PageLayout(id=template["id"], width=width, height=height, items=items)
+
+    def items(self, template: Mapping[str, Any], dx: float, dy: float) -> Iterator[Item]:
+        for i, raw in enumerate(template["items"]):
+            where = f"{self.source}: page {template['id']} item {i}"
+            kind = raw.get("type")
+            handler = getattr(self, f"item_{kind}", None)
+            if handler is None:
+                raise ConfigurationError(where, f"unknown item type {kind!r}")
+            yield from handler(raw, dx, dy, where)
+
+    # Each item_* yields layout items for one template entry.
+
+    def item_frame(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                   ) -> Iterator[Item]:
+        box = _box(raw["box"], where).moved(dx, dy)
+        color = _color(raw.get("color"), where)
+        insets = [0.0, *raw.get("insets", [])]
+        for n, inset in enumerate(insets):
+            x0, y0 = box.x + inset, box.y + inset
+            x1, y1 = box.x + box.w - inset, box.y + box.h - inset
+            stroke = float(raw.get("stroke", 0.5)) if n == 0 else float(raw.get("inner", 0.3))
+            yield PathItem(raw.get("id", "frame"), ((x0, y0), (x1, y0), (x1, y1), (x0, y1)),
+                           True, stroke, color)
+
+    def item_line(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                  ) -> Iterator[Item]:
+        (x0, y0), (x1, y1) = raw["from"], raw["to"]
+        yield PathItem(raw.get("id", "line"), ((x0 + dx, y0 + dy), (x1 + dx, y1 + dy)), False,
+                       float(raw.get("stroke", 0.3)), _color(raw.get("color"), where))
+
+    def item_text(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                  ) -> Iterator[Item]:
+        template = raw["text"]
+        try:
+            text = template.format_map(self.values)
+        except (KeyError, ValueError) as exc:
+            raise ConfigurationError(where, f"bad text template {template!r}: {exc}") from exc
+        item_id = raw.get("id") or _field_of(template) or "text"
+        box = _box(raw["box"], where).moved(dx, dy)
+        item = self.text(item_id, text, box, raw, where)
+        if item is not None:
+            yield item
+
+    def item_rows(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                  ) -> Iterator[Item]:
+        x, y = (float(v) for v in raw["origin"])
+        label_w, value_w = float(raw["label_width"]), float(raw["value_width"])
+        gap, step = float(raw.get("gap", 3.0)), float(raw["row_height"])
+        label_style = {"size": raw["size"], "align": raw.get("label_align", "distribute"),
+                       "color": raw.get("label_color")}
+        value_style = {"size": raw.get("value_size", raw["size"]), "align": "left",
+                       "color": raw.get("value_color"), "min_size": raw.get("min_size")}
+        for n, row in enumerate(raw["rows"]):
+            top = y + dy + n * step
+            label_box = Box(x + dx, top, label_w, step)
+            yield from self.item_text({"text": row["label"], "id": f"label:{row['label']}",
+                                       "box": [label_box.x, top, label_w, step], **label_style},
+                                      0, 0, where)
+            value = {"text": row["value"], "box": [x + dx + label_w + gap, top, value_w, step],
+                     **value_style}
+            if "id" in row:
+                value["id"] = row["id"]
+            yield from self.item_text(value, 0, 0, where)
+
+    def item_image(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                   ) -> Iterator[Item]:
+        if raw.get("source") != "photo":
+            raise ConfigurationError(where, "image source must be 'photo'")
+        box = _box(raw["box"], where).moved(dx, dy)
+        photo = self.cert.photo
+        scale = min(box.w / photo.width, box.h / photo.height)
+        w, h = photo.width * scale, photo.height * scale
+        drawn = Box(box.x + (box.w - w) / 2, box.y + (box.h - h) / 2, w, h)
+        yield ImageItem("photo", drawn, photo.jpeg, "JPEG")
+
+    def item_qr(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                ) -> Iterator[Item]:
+        box = _box(raw["box"], where).moved(dx, dy)
+        yield ImageItem("qr", box, placeholder_qr_png(self.cert.identifier), "PNG")
+
+    def item_seal(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                  ) -> Iterator[Item]:
+        yield SlotItem("seal", _box(raw["box"], where).moved(dx, dy))
+
+    def item_include(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+                     ) -> Iterator[Item]:
+        target = self.templates.get(raw["page"])
+        if target is None:
+            raise ConfigurationError(where, f"include of unknown page {raw['page']!r}")
+        ox, oy = (float(v) for v in raw["origin"])
+        w, h = (float(v) for v in target["size"])
+        if raw.get("outline", True):
+            yield from self.item_frame({"box": [ox, oy, w, h], "stroke": 0.2,
+                                        "color": "#999999", "id": "outline"}, dx, dy, where)
+        yield from self.items(target, dx + ox, dy + oy)
+
+    # -- text -------------------------------------------------------------------------
+
+    def runs(self, text: str, size: float, x: float, baseline: float,
+             spacing: float = 0.0) -> list[GlyphRun]:
+        runs: list[GlyphRun] = []
+        for char in text:
+            face = self.stack.face_for(char) or self.stack.primary
+            adv = face.advance(char) * size + spacing
+            if runs and runs[-1].face is face:
+                last = runs[-1]
+                runs[-1] = replace(last, text=last.text + char, advances=(*last.advances, adv))
+            else:
+                start = runs[-1].x + runs[-1].width if runs else x
+                runs.append(GlyphRun(face, size, start, baseline, char, (adv,)))
+        return runs
+
+    def natural_width(self, text: str, size: float) -> float:
+        return sum((self.stack.face_for(c) or self.stack.primary).advance(c) * size for c in text)
+
+    def text(self, item_id: str, text: str, box: Box, raw: Mapping[str, Any], where: str
+             ) -> TextItem | None:
+        if not text:
+            return None
+        size_pt = float(raw["size"])
+        min_pt = float(raw.get("min_size") or size_pt)
+        align = raw.get("align", "left")
+        if align not in {"left", "center", "right", "distribute"}:
+            raise ConfigurationError(where, f"unknown align {align!r}")
+        color = _color(raw.get("color"), where)
+        ascent = self.stack.primary.ascent_em()
+        wrap = bool(raw.get("wrap", False))
+        line_height = float(raw.get("line_height", 1.4))
+        while True:
+            size = size_pt * PT_TO_MM
+            lines = self.wrap(text, size, box.w) if wrap else [text]
+            widths = [self.natural_width(line, size) for line in lines]
+            height = size * (ascent + line_height * (len(lines) - 1) + 0.2)
+            if max(widths) <= box.w + 1e-6 and height <= box.h + 1e-6:
+                break
+            if size_pt - _SHRINK_STEP_PT < min_pt - 1e-9:
+                self.problems.append(FieldProblem(
+                    item_id, f"{text!r} does not fit its {box.w:g}×{box.h:g} mm box "
+                    f"even at {min_pt:g} pt"))
+                return None
+            size_pt -= _SHRINK_STEP_PT
+        runs: list[GlyphRun] = []
+        top = box.y + (box.h - height) / 2 if not wrap else box.y
+        for n, (line, width) in enumerate(zip(lines, widths, strict=True)):
+            baseline = top + size * (ascent + 0.1 + line_height * n)
+            spacing = 0.0
+            if align == "distribute" and len(line) > 1:
+                spacing = (box.w - width) / (len(line) - 1)
+                x = box.x
+            elif align in ("center", "distribute"):
+                x = box.x + (box.w - width) / 2
+            elif align == "right":
+                x = box.x + box.w - width
+            else:
+                x = box.x
+            line_runs = self.runs(line, size, x, baseline, spacing)
+            if spacing and line_runs:  # the last glyph carries no trailing space
+                last = line_runs[-1]
+                line_runs[-1] = replace(last, advances=(*last.advances[:-1],
+                                                        last.advances[-1] - spacing))
+            runs.extend(line_runs)
+        return TextItem(item_id, box, tuple(runs), color, text)
+
+    def wrap(self, text: str, size: float, width: float) -> list[str]:
+        lines: list[str] = []
+        for para in text.split("\n"):
+            line = ""
+            for char in para:
+                if line and self.natural_width(line + char, size) > width:
+                    lines.append(line)
+                    line = char
+                else:
+                    line += char
+            lines.append(line)
+        return lines
+
+
+def build_layout(cert: Certificate, stack: FontStack | None = None) -> DocumentLayout:
+    """Lay out every page of ``cert``'s kind (pages with ``print = false`` are include-only).
+
+    Raises:
+        RecordError: a value does not fit its box even at the smallest allowed size.
+        ConfigurationError: the kind's template is malformed.
+    """
+    builder = _Builder(cert, stack or font_stack())
+    pages = tuple(builder.page(p) for p in cert.kind.pages if p.get("print", True))
+    if builder.problems:
+        raise RecordError(builder.problems)
+    return DocumentLayout(cert, pages, core_metadata(cert))

@@ -1,0 +1,83 @@
+"""Holder photos: load from a path or data URI, check they are real images, normalise."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["MIN_PHOTO_PIXELS", "Photo", "load_photo"]
+
+#: Smallest acceptable photo, width × height in pixels (a 1-inch photo at ~100 dpi).
+MIN_PHOTO_PIXELS = (90, 120)
+_ACCEPTED_FORMATS = {"JPEG", "PNG"}
+_DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg);base64,(.*)$", re.S)
+_JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A normalised photo: baseline RGB JPEG without metadata, upright."""
+
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def _read(value: str, base_dir: Path | None) -> bytes:
+    match = _DATA_URI.match(value.strip())
+    if match:
+        try:
+            return base64.b64decode(match.group(2), validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"data URI is not valid base64 ({exc})") from exc
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read photo file {value!r} ({exc.strerror})") from exc
+
+
+def load_photo(value: object, base_dir: Path | None = None) -> Photo:
+    """Load and check a photo given as a file path (relative to ``base_dir``) or a data URI.
+
+    Returns the photo re-encoded as a plain RGB JPEG, EXIF orientation applied.
+
+    Raises:
+        ValueError: not a string, unreadable, not a JPEG/PNG image, or too small.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a file path or a data:image/...;base64 URI")
+    raw = _read(value, base_dir)
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(raw))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"is not a readable image ({exc})") from exc
+    if image.format not in _ACCEPTED_FORMATS:
+        raise ValueError(f"must be JPEG or PNG, got {image.format}")
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "P"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    else:
+        image = image.convert("RGB")
+    min_w, min_h = MIN_PHOTO_PIXELS
+    if image.width < min_w or image.height < min_h:
+        raise ValueError(
+            f"is {image.width}×{image.height} px; at least {min_w}×{min_h} px is needed"
+        )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=False, progressive=False)
+    return Photo(jpeg=out.getvalue(), width=image.width, height=image.height)
