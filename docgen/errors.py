@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "ConfigurationError",
@@ -31,27 +31,30 @@ class ConfigurationError(DocgenError):
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One thing wrong with one field of a record."""
+    """One thing wrong with one field of one record (``record`` names it, e.g. ``a.json[3]``)."""
 
     field: str
     message: str
+    record: str = "record"
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return f"{self.record}: {self.field}: {self.message}"
 
 
 class RecordError(DocgenError):
-    """A certificate record is invalid; carries one problem per field and rule broken."""
+    """One or more records are invalid; carries one problem per field and rule broken."""
 
-    def __init__(self, problems: list[FieldProblem], source: str = "record") -> None:
+    def __init__(self, problems: list[FieldProblem]) -> None:
         self.problems = list(problems)
-        self.source = source
-        lines = "; ".join(str(p) for p in self.problems)
-        super().__init__(f"{source}: {lines}")
+        super().__init__("; ".join(str(p) for p in self.problems))
 
     def lines(self) -> list[str]:
-        """One human-readable line per problem, prefixed with the record's source."""
-        return [f"{self.source}: {p}" for p in self.problems]
+        """One human-readable line per problem."""
+        return [str(p) for p in self.problems]
+
+    def about(self, record: str) -> RecordError:
+        """The same problems, attributed to ``record``."""
+        return RecordError([replace(p, record=record) for p in self.problems])
 
 
 class OutputError(DocgenError):

@@ -22,8 +22,42 @@ LICENCE_ROOT = "1.2.156.3005.2"
 
 #: GB/T 2260 province-level codes (first two digits of an area code).
 PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
 
 _ALNUM = re.compile(r"^[0-9A-Z]+$")
@@ -94,7 +128,9 @@ def parse_skill_number(number: str) -> SkillNumber:
     if len(number) != 22:
         raise ValueError(f"must be 22 characters (1 letter + 21 digits), got {len(number)}")
     if number[0] not in "YS":
-        raise ValueError(f"position 1 must be Y (employer) or S (evaluation body), got {number[0]!r}")
+        raise ValueError(
+            f"position 1 must be Y (employer) or S (evaluation body), got {number[0]!r}"
+        )
     if not number[1:].isdigit() or not number[1:].isascii():
         raise ValueError("positions 2-22 must be digits")
     province = number[5:7]

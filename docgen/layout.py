@@ -120,8 +120,12 @@ class PathItem:
         xs = [p[0] for p in self.points]
         ys = [p[1] for p in self.points]
         half = self.stroke / 2
-        return Box(min(xs) - half, min(ys) - half, max(xs) - min(xs) + 2 * half,
-                   max(ys) - min(ys) + 2 * half)
+        return Box(
+            min(xs) - half,
+            min(ys) - half,
+            max(xs) - min(xs) + 2 * half,
+            max(ys) - min(ys) + 2 * half,
+        )
 
 
 @dataclass(frozen=True)
@@ -217,8 +221,11 @@ class _Builder:
         self.stack = stack
         printed = dict(cert.display)
         printed.update(
-            {f"{k}__dots": v.strftime("%Y.%m.%d") for k, v in cert.values.items()
-             if isinstance(v, date)}
+            {
+                f"{k}__dots": v.strftime("%Y.%m.%d")
+                for k, v in cert.values.items()
+                if isinstance(v, date)
+            }
         )
         printed.update(title=cert.kind.title, identifier=cert.identifier)
         self.values = _Values(printed)
@@ -242,8 +249,9 @@ class _Builder:
 
     # Each item_* yields layout items for one template entry.
 
-    def item_frame(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                   ) -> Iterator[Item]:
+    def item_frame(
+        self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+    ) -> Iterator[Item]:
         box = _box(raw["box"], where).moved(dx, dy)
         color = _color(raw.get("color"), where)
         insets = [0.0, *raw.get("insets", [])]
@@ -251,17 +259,25 @@ class _Builder:
             x0, y0 = box.x + inset, box.y + inset
             x1, y1 = box.x + box.w - inset, box.y + box.h - inset
             stroke = float(raw.get("stroke", 0.5)) if n == 0 else float(raw.get("inner", 0.3))
-            yield PathItem(raw.get("id", "frame"), ((x0, y0), (x1, y0), (x1, y1), (x0, y1)),
-                           True, stroke, color)
+            yield PathItem(
+                raw.get("id", "frame"),
+                ((x0, y0), (x1, y0), (x1, y1), (x0, y1)),
+                True,
+                stroke,
+                color,
+            )
 
-    def item_line(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                  ) -> Iterator[Item]:
+    def item_line(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         (x0, y0), (x1, y1) = raw["from"], raw["to"]
-        yield PathItem(raw.get("id", "line"), ((x0 + dx, y0 + dy), (x1 + dx, y1 + dy)), False,
-                       float(raw.get("stroke", 0.3)), _color(raw.get("color"), where))
+        yield PathItem(
+            raw.get("id", "line"),
+            ((x0 + dx, y0 + dy), (x1 + dx, y1 + dy)),
+            False,
+            float(raw.get("stroke", 0.3)),
+            _color(raw.get("color"), where),
+        )
 
-    def item_text(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                  ) -> Iterator[Item]:
+    def item_text(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         template = raw["text"]
         try:
             text = template.format_map(self.values)
@@ -273,29 +289,47 @@ class _Builder:
         if item is not None:
             yield item
 
-    def item_rows(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                  ) -> Iterator[Item]:
+    def item_rows(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         x, y = (float(v) for v in raw["origin"])
         label_w, value_w = float(raw["label_width"]), float(raw["value_width"])
         gap, step = float(raw.get("gap", 3.0)), float(raw["row_height"])
-        label_style = {"size": raw["size"], "align": raw.get("label_align", "distribute"),
-                       "color": raw.get("label_color")}
-        value_style = {"size": raw.get("value_size", raw["size"]), "align": "left",
-                       "color": raw.get("value_color"), "min_size": raw.get("min_size")}
+        label_style = {
+            "size": raw["size"],
+            "align": raw.get("label_align", "distribute"),
+            "color": raw.get("label_color"),
+        }
+        value_style = {
+            "size": raw.get("value_size", raw["size"]),
+            "align": "left",
+            "color": raw.get("value_color"),
+            "min_size": raw.get("min_size"),
+        }
         for n, row in enumerate(raw["rows"]):
             top = y + dy + n * step
             label_box = Box(x + dx, top, label_w, step)
-            yield from self.item_text({"text": row["label"], "id": f"label:{row['label']}",
-                                       "box": [label_box.x, top, label_w, step], **label_style},
-                                      0, 0, where)
-            value = {"text": row["value"], "box": [x + dx + label_w + gap, top, value_w, step],
-                     **value_style}
+            yield from self.item_text(
+                {
+                    "text": row["label"],
+                    "id": f"label:{row['label']}",
+                    "box": [label_box.x, top, label_w, step],
+                    **label_style,
+                },
+                0,
+                0,
+                where,
+            )
+            value = {
+                "text": row["value"],
+                "box": [x + dx + label_w + gap, top, value_w, step],
+                **value_style,
+            }
             if "id" in row:
                 value["id"] = row["id"]
             yield from self.item_text(value, 0, 0, where)
 
-    def item_image(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                   ) -> Iterator[Item]:
+    def item_image(
+        self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+    ) -> Iterator[Item]:
         if raw.get("source") != "photo":
             raise ConfigurationError(where, "image source must be 'photo'")
         box = _box(raw["box"], where).moved(dx, dy)
@@ -305,31 +339,35 @@ class _Builder:
         drawn = Box(box.x + (box.w - w) / 2, box.y + (box.h - h) / 2, w, h)
         yield ImageItem("photo", drawn, photo.jpeg, "JPEG")
 
-    def item_qr(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                ) -> Iterator[Item]:
+    def item_qr(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         box = _box(raw["box"], where).moved(dx, dy)
         yield ImageItem("qr", box, placeholder_qr_png(self.cert.identifier), "PNG")
 
-    def item_seal(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                  ) -> Iterator[Item]:
+    def item_seal(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         yield SlotItem("seal", _box(raw["box"], where).moved(dx, dy))
 
-    def item_include(self, raw: Mapping[str, Any], dx: float, dy: float, where: str
-                     ) -> Iterator[Item]:
+    def item_include(
+        self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+    ) -> Iterator[Item]:
         target = self.templates.get(raw["page"])
         if target is None:
             raise ConfigurationError(where, f"include of unknown page {raw['page']!r}")
         ox, oy = (float(v) for v in raw["origin"])
         w, h = (float(v) for v in target["size"])
         if raw.get("outline", True):
-            yield from self.item_frame({"box": [ox, oy, w, h], "stroke": 0.2,
-                                        "color": "#999999", "id": "outline"}, dx, dy, where)
+            yield from self.item_frame(
+                {"box": [ox, oy, w, h], "stroke": 0.2, "color": "#999999", "id": "outline"},
+                dx,
+                dy,
+                where,
+            )
         yield from self.items(target, dx + ox, dy + oy)
 
     # -- text -------------------------------------------------------------------------
 
-    def runs(self, text: str, size: float, x: float, baseline: float,
-             spacing: float = 0.0) -> list[GlyphRun]:
+    def runs(
+        self, text: str, size: float, x: float, baseline: float, spacing: float = 0.0
+    ) -> list[GlyphRun]:
         runs: list[GlyphRun] = []
         for char in text:
             face = self.stack.face_for(char) or self.stack.primary
@@ -345,8 +383,9 @@ class _Builder:
     def natural_width(self, text: str, size: float) -> float:
         return sum((self.stack.face_for(c) or self.stack.primary).advance(c) * size for c in text)
 
-    def text(self, item_id: str, text: str, box: Box, raw: Mapping[str, Any], where: str
-             ) -> TextItem | None:
+    def text(
+        self, item_id: str, text: str, box: Box, raw: Mapping[str, Any], where: str
+    ) -> TextItem | None:
         if not text:
             return None
         size_pt = float(raw["size"])
@@ -366,9 +405,13 @@ class _Builder:
             if max(widths) <= box.w + 1e-6 and height <= box.h + 1e-6:
                 break
             if size_pt - _SHRINK_STEP_PT < min_pt - 1e-9:
-                self.problems.append(FieldProblem(
-                    item_id, f"{text!r} does not fit its {box.w:g}×{box.h:g} mm box "
-                    f"even at {min_pt:g} pt"))
+                self.problems.append(
+                    FieldProblem(
+                        item_id,
+                        f"{text!r} does not fit its {box.w:g}×{box.h:g} mm box "
+                        f"even at {min_pt:g} pt",
+                    )
+                )
                 return None
             size_pt -= _SHRINK_STEP_PT
         runs: list[GlyphRun] = []
@@ -388,8 +431,9 @@ class _Builder:
             line_runs = self.runs(line, size, x, baseline, spacing)
             if spacing and line_runs:  # the last glyph carries no trailing space
                 last = line_runs[-1]
-                line_runs[-1] = replace(last, advances=(*last.advances[:-1],
-                                                        last.advances[-1] - spacing))
+                line_runs[-1] = replace(
+                    last, advances=(*last.advances[:-1], last.advances[-1] - spacing)
+                )
             runs.extend(line_runs)
         return TextItem(item_id, box, tuple(runs), color, text)
 

@@ -29,8 +29,9 @@ def core_metadata(cert: Certificate) -> tuple[tuple[str, str, str], ...]:
     end_field = kind.metadata.get("valid_to", "valid_to")
     valid_from = values.get(start_field) or values["issue_date"]
     valid_to = values.get(end_field)
-    printed = json.dumps(dict(cert.display), ensure_ascii=False, sort_keys=True,
-                         separators=(",", ":"))
+    printed = json.dumps(
+        dict(cert.display), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
     items = (
         ("LicenceIdentifier", "证照标识", cert.identifier),
         ("LicenceTypeName", "证照类型名称", kind.type_name),

@@ -59,13 +59,13 @@ def load_photo(value: object, base_dir: Path | None = None) -> Photo:
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             probe.verify()
-        image = Image.open(io.BytesIO(raw))
-        image.load()
+        opened = Image.open(io.BytesIO(raw))
+        opened.load()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"is not a readable image ({exc})") from exc
-    if image.format not in _ACCEPTED_FORMATS:
-        raise ValueError(f"must be JPEG or PNG, got {image.format}")
-    image = ImageOps.exif_transpose(image)
+    if opened.format not in _ACCEPTED_FORMATS:
+        raise ValueError(f"must be JPEG or PNG, got {opened.format}")
+    image: Image.Image = ImageOps.exif_transpose(opened)
     if image.mode in ("RGBA", "LA", "P"):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -22,8 +22,7 @@ def qr_png(text: str) -> bytes:
 
     The quiet zone is left to the layout: the QR box in each template keeps a white margin.
     """
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=QR_PIXELS_PER_MODULE,
-                         border=0)
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=QR_PIXELS_PER_MODULE, border=0)
     code.add_data(text)
     code.make(fit=True)
     image = code.make_image().get_image().convert("1")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,9 @@ class _Checker:
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a real date ({exc})") from exc
         if not spec.future_ok and day > self.at.date():
-            raise ValueError(f"{value} is after the issue date {self.at.date().isoformat()}")
+            raise ValueError(
+                f"{value} is in the future (issue time is {self.at.date().isoformat()})"
+            )
         return day
 
     def check_id_number(self, spec: FieldSpec, value: Any) -> str:
@@ -170,7 +173,9 @@ class _Checker:
             try:
                 text = ric.validate(text)
             except StdnumError as exc:
-                raise ValueError(f"{text!r} is not a valid 居民身份证号码: {_why(exc, text)}") from exc
+                raise ValueError(
+                    f"{text!r} is not a valid 居民身份证号码: {_why(exc, text)}"
+                ) from exc
             birth = ric.get_birth_date(text)
             if birth > self.at.date():
                 raise ValueError(f"birth date {birth} in {text!r} is in the future")
@@ -245,10 +250,10 @@ class _Checker:
         parts: Mapping[str, float] = rule["weights"]
         if any(self.values.get(p) is None for p in parts):
             return
-        total = round(sum(self.values[p] * w for p, w in parts.items()), 1)
+        total = _one_decimal(sum(self.values[p] * w for p, w in parts.items()))
         name = rule["field"]
         given = self.raw.get(name)
-        if given is not None and round(float(given), 1) != total:
+        if given is not None and _one_decimal(float(given)) != total:
             self.problem(name, f"{given} disagrees with the weighted parts (= {total})")
             return
         self.values[name] = total
@@ -261,9 +266,7 @@ class _Checker:
             return
         items = load_table(rule["table"])["items"].get(category, [])
         if items and item not in items:
-            self.problem(
-                rule["item"], f"{item!r} is not an item of {category}: {'、'.join(items)}"
-            )
+            self.problem(rule["item"], f"{item!r} is not an item of {category}: {'、'.join(items)}")
 
     def rule_derived_date(self, rule: Mapping[str, Any]) -> None:
         """A date is another date plus whole years; filled in when absent."""
@@ -351,6 +354,11 @@ class _Checker:
         return version
 
 
+def _one_decimal(value: float) -> float:
+    """Scores are kept to one decimal, rounded half up as examiners do (79.75 → 79.8)."""
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def _why(exc: StdnumError, text: str) -> str:
     if len(text) != 18:
         return f"must be 18 characters, got {len(text)}"
@@ -381,17 +389,19 @@ def validate_record(
         RecordError: with one :class:`FieldProblem` per problem; nothing is half-checked.
     """
     if not isinstance(record, Mapping):
-        raise RecordError([FieldProblem("record", "must be a JSON object")], source)
+        raise RecordError([FieldProblem("record", "must be a JSON object", source)])
     declared = record.get("kind")
     if declared is not None and declared != kind.name:
-        raise RecordError([FieldProblem("kind", f"record says {declared!r}, not {kind.name!r}")])
+        raise RecordError(
+            [FieldProblem("kind", f"record says {declared!r}, not {kind.name!r}", source)]
+        )
     checker = _Checker(kind, record, at, base_dir)
     checker.run_fields()
     checker.run_rules()
     checker.run_number()
     identifier = checker.identifier()
     if checker.problems:
-        raise RecordError(checker.problems, source)
+        raise RecordError(checker.problems).about(source)
     assert identifier is not None
     display = {k: display_value(v) for k, v in checker.values.items() if k != "photo"}
     return Certificate(

@@ -26,7 +26,9 @@ def _make_to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
     cmap: str = _original(fontname, subset)
     for index, code in enumerate(subset):
         if code > 0xFFFF:
-            cmap = cmap.replace(f"<{index:02X}> <{code:04X}>", f"<{index:02X}> <{_utf16_hex(code)}>")
+            cmap = cmap.replace(
+                f"<{index:02X}> <{code:04X}>", f"<{index:02X}> <{_utf16_hex(code)}>"
+            )
     return cmap
 
 

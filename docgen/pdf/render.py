@@ -18,6 +18,7 @@ from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFInfo, PDFName, PDFStream,
 from reportlab.pdfgen.canvas import Canvas
 
 from .. import __version__
+from ..fonts import font_stack
 from ..layout import DocumentLayout, GlyphRun, ImageItem, PageLayout, PathItem, TextItem
 from ..metadata import METADATA_PREFIX
 from . import _tounicode
@@ -156,7 +157,9 @@ def render_pdf(layout: DocumentLayout) -> bytes:
     cert = layout.certificate
     at = cert.issued_at
     out = io.BytesIO()
-    canvas = Canvas(out, invariant=1, pageCompression=1, lang="zh-CN")
+    # The initial font is ours: otherwise reportlab adds an unembedded Helvetica resource.
+    initial = font_stack().primary.register()
+    canvas = Canvas(out, invariant=1, pageCompression=1, lang="zh-CN", initialFontName=initial)
     info = _Info(
         {f"{METADATA_PREFIX}{key}": value for key, _, value in layout.metadata},
         _pdf_date(at),

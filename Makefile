@@ -1,0 +1,50 @@
+# Two entry points: `make demo` (issue sample certificates of every kind) and `make test`.
+# Both install what is missing: Debian packages (apt-get) and a virtualenv in .venv.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out/demo
+AT ?= 2026-11-20T10:00:00+08:00
+KINDS := rescuer skill safety-engineer special-ops safety-manager
+DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+LINTED := docgen verify tests bench
+
+.PHONY: demo test deps lint clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: deps $(VENV)/.installed
+	@mkdir -p $(OUT)
+	@for k in $(KINDS); do \
+	  $(VENV)/bin/docgen sample --kind $$k > $(OUT)/$$k.json && \
+	  $(VENV)/bin/docgen issue --kind $$k --data $(OUT)/$$k.json --out $(OUT) --at $(AT) --overwrite \
+	    | sed "s/^/$$k: /" || exit 1; \
+	done
+	@echo "sample records and certificates are in $(OUT)/"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+
+test: deps $(VENV)/.installed lint
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

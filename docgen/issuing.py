@@ -1,0 +1,143 @@
+"""Issue certificates: validate every record, render OFD and PDF, write atomically.
+
+Nothing is half-written: all records are validated and rendered before the first file is
+touched, each file is written to a temporary name in the output folder and renamed into
+place, and a failure removes the temporary files.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import FieldProblem, OutputError, RecordError
+from .kinds import KIND_NAMES, load_kind
+from .layout import DocumentLayout, build_layout
+from .ofd import write_ofd
+from .pdf import render_pdf
+from .validation import Certificate, validate_record
+
+__all__ = ["IssuedCertificate", "Rendered", "issue_records", "render", "write_atomically"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A certificate with its layout and both files, not yet written."""
+
+    certificate: Certificate
+    layout: DocumentLayout
+    ofd: bytes
+    pdf: bytes
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """Where an issued certificate's files were written."""
+
+    number: str
+    identifier: str
+    ofd: Path
+    pdf: Path
+
+
+def render(cert: Certificate) -> Rendered:
+    """Lay out ``cert`` once and render it to OFD and PDF from that one layout.
+
+    Raises:
+        RecordError: a value does not fit its box.
+    """
+    layout = build_layout(cert)
+    return Rendered(cert, layout, write_ofd(layout), render_pdf(layout))
+
+
+def write_atomically(files: Mapping[Path, bytes]) -> None:
+    """Write every file via a temporary file in its folder, then rename them all into place.
+
+    Raises:
+        OutputError: a folder cannot be created or a file cannot be written.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, data in files.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
+            tmp = Path(tmp_name)
+            staged.append((tmp, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {exc.filename or ''}: {exc.strerror}") from exc
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def issue_records(
+    kind_name: str | None,
+    records: Sequence[Mapping[str, Any]],
+    at: datetime,
+    out_dir: Path,
+    *,
+    base_dir: Path | None = None,
+    source: str = "record",
+    overwrite: bool = False,
+) -> list[IssuedCertificate]:
+    """Validate, render and write ``records``; all or nothing.
+
+    ``kind_name`` may be None when every record names its ``kind``. With several records,
+    error lines name each as ``source[index]``.
+
+    Raises:
+        RecordError: any record is invalid (problems of all records, nothing written).
+        OutputError: a target exists (without ``overwrite``) or cannot be written.
+    """
+    problems: list[FieldProblem] = []
+    rendered: list[Rendered] = []
+    for index, record in enumerate(records):
+        where = source if len(records) == 1 else f"{source}[{index}]"
+        name = kind_name or (record.get("kind") if isinstance(record, Mapping) else None)
+        if not isinstance(name, str):
+            problems.append(FieldProblem("kind", 'give --kind or a "kind" key', where))
+            continue
+        if name not in KIND_NAMES:
+            problems.append(
+                FieldProblem(
+                    "kind", f"unknown kind {name!r}; known: {', '.join(KIND_NAMES)}", where
+                )
+            )
+            continue
+        try:
+            cert = validate_record(load_kind(name), record, at, base_dir, where)
+            rendered.append(render(cert))
+        except RecordError as exc:
+            problems.extend(exc.about(where).problems)
+    if problems:
+        raise RecordError(problems)
+    numbers = [r.certificate.number for r in rendered]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise OutputError(f"certificate numbers repeat in the input: {', '.join(repeated)}")
+    files: dict[Path, bytes] = {}
+    issued = []
+    for item in rendered:
+        number = item.certificate.number
+        ofd_path, pdf_path = out_dir / f"{number}.ofd", out_dir / f"{number}.pdf"
+        for path in (ofd_path, pdf_path):
+            if path.exists() and not overwrite:
+                raise OutputError(f"{path} exists; pass --overwrite to replace it")
+        files[ofd_path], files[pdf_path] = item.ofd, item.pdf
+        issued.append(IssuedCertificate(number, item.certificate.identifier, ofd_path, pdf_path))
+    write_atomically(files)
+    return issued

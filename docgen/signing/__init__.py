@@ -1,0 +1,1 @@
+"""Electronic seals and signatures for issued files (OFD SES seals, PAdES, signed QR)."""

@@ -1,0 +1,71 @@
+"""Shared fixtures: every kind's sample record issued once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from docgen.clock import parse_at
+from docgen.issuing import Rendered, render
+from docgen.kinds import KIND_NAMES, load_kind
+from docgen.samples import sample_record
+from docgen.validation import validate_record
+
+#: ../shared beside the checkout (README.md of the project), or DOCGEN_SHARED.
+SHARED = Path(os.environ.get("DOCGEN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SCHEMAS = SHARED / "schemas" / "ofd"
+AT = parse_at("2026-11-20T10:00:00+08:00")
+
+
+@dataclass(frozen=True)
+class Issued:
+    """One sample certificate rendered and written to disk."""
+
+    kind: str
+    record: dict[str, Any]
+    rendered: Rendered
+    ofd_path: Path
+    pdf_path: Path
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run an outside tool and return its completed process (text mode)."""
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=False)
+
+
+def require_tool(name: str) -> str:
+    """Path of an outside judge; a missing judge is a failure, not a skip."""
+    path = shutil.which(name)
+    assert path, f"{name} is not installed; `make test` installs it"
+    return path
+
+
+@pytest.fixture(scope="session")
+def issued(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Issued]:
+    """Every kind's sample, validated, rendered once and written to a temporary folder."""
+    folder = tmp_path_factory.mktemp("issued")
+    out: dict[str, Issued] = {}
+    for kind in KIND_NAMES:
+        record = sample_record(kind)
+        cert = validate_record(load_kind(kind), record, AT)
+        rendered = render(cert)
+        ofd_path = folder / f"{cert.number}.ofd"
+        pdf_path = folder / f"{cert.number}.pdf"
+        ofd_path.write_bytes(rendered.ofd)
+        pdf_path.write_bytes(rendered.pdf)
+        (folder / f"{kind}.json").write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+        out[kind] = Issued(kind, record, rendered, ofd_path, pdf_path)
+    return out
+
+
+@pytest.fixture(params=KIND_NAMES)
+def each(request: pytest.FixtureRequest, issued: dict[str, Issued]) -> Issued:
+    """Parametrises a test over every kind's issued sample."""
+    return issued[request.param]
