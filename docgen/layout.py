@@ -40,6 +40,9 @@ __all__ = [
 #: One typographic point in millimetres; template font sizes are in points.
 PT_TO_MM = 25.4 / 72.0
 _SHRINK_STEP_PT = 0.25
+#: Characters that may not begin a line, and ones that may not end one (GB/T 15834 usage).
+_NO_LINE_START = frozenset("，。、；：？！）》」』】〕’”…·%,.;:?!)]")
+_NO_LINE_END = frozenset("（《「『【〔‘“([")
 RGB = tuple[int, int, int]
 
 
@@ -438,13 +441,22 @@ class _Builder:
         return TextItem(item_id, box, tuple(runs), color, text)
 
     def wrap(self, text: str, size: float, width: float) -> list[str]:
+        """Break ``text`` into lines no wider than ``width``, at any character (CJK), except
+        that closing punctuation never starts a line and opening punctuation never ends one
+        (the 避头尾 rule): the character before the break moves down with it."""
         lines: list[str] = []
         for para in text.split("\n"):
             line = ""
             for char in para:
                 if line and self.natural_width(line + char, size) > width:
+                    carry = ""
+                    while len(line) > 1 and (char in _NO_LINE_START or line[-1] in _NO_LINE_END):
+                        carry = line[-1] + carry
+                        line = line[:-1]
+                        if line[-1] not in _NO_LINE_END:
+                            break
                     lines.append(line)
-                    line = char
+                    line = carry + char
                 else:
                     line += char
             lines.append(line)
