@@ -8,7 +8,6 @@ advances as ``DeltaX``.
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 import threading
@@ -20,6 +19,8 @@ from typing import Any
 
 from fontTools.fontBuilder import FontBuilder
 from fontTools.ttLib import TTFont as FTFont
+from fontTools.ttLib import newTable
+from fontTools.ttLib.tables._g_l_y_f import Glyph
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont as RLFont
 
@@ -30,6 +31,24 @@ __all__ = ["Face", "FontStack", "font_stack"]
 
 # head.created/modified of every subset we write: output must not depend on the clock.
 _FIXED_FONT_TIMESTAMP = 0
+# Tables the hinting instructions in copied glyph records rely on.
+_HINTING_TABLES = ("fpgm", "prep", "cvt ", "gasp")
+# maxp limits copied from the source: upper bounds that stay valid for any subset.
+_MAXP_LIMITS = (
+    "maxPoints",
+    "maxContours",
+    "maxCompositePoints",
+    "maxCompositeContours",
+    "maxZones",
+    "maxTwilightPoints",
+    "maxStorage",
+    "maxFunctionDefs",
+    "maxInstructionDefs",
+    "maxStackElements",
+    "maxSizeOfInstructions",
+    "maxComponentElements",
+    "maxComponentDepth",
+)
 
 
 @dataclass
@@ -46,6 +65,7 @@ class Face:
         self._lock = threading.Lock()
         self._rl: RLFont | None = None
         self._ft: Any = None
+        self._advances: dict[str, float] = {}
 
     @property
     def rl_name(self) -> str:
@@ -65,9 +85,13 @@ class Face:
         return ord(char) in self._reportlab().face.charToGlyph
 
     def advance(self, char: str) -> float:
-        """Advance width of ``char`` in ems."""
-        self._reportlab()
-        return float(pdfmetrics.stringWidth(char, self.rl_name, 1000.0)) / 1000.0
+        """Advance width of ``char`` in ems (as reportlab writes it into the PDF)."""
+        width = self._advances.get(char)
+        if width is None:
+            self._reportlab()
+            width = float(pdfmetrics.stringWidth(char, self.rl_name, 1000.0)) / 1000.0
+            self._advances[char] = width
+        return width
 
     def ascent_em(self) -> float:
         """The face's ascent in ems (baseline to the top of the tallest glyphs)."""
@@ -89,39 +113,39 @@ class Face:
 
         Built with fontTools' FontBuilder from the face loaded once per process: the
         general-purpose subsetter re-reads the whole 34 000-glyph font each time (≈0.5 s),
-        which a batch of thousands cannot afford. Hinting is dropped (the subset is for
-        fixed-layout display and print, where outlines suffice).
+        which a batch of thousands cannot afford. Simple glyphs are copied as their raw
+        ``glyf`` records (outline and hinting byte for byte, with the hinting tables they
+        need); composite glyphs are re-compiled so their component references follow the
+        new glyph order.
         """
         src = self._fonttools()
         with self._lock:
             cmap = src.getBestCmap()
             glyf = src["glyf"]
-            hmtx = src["hmtx"]
             mapping = {ord(c): cmap[ord(c)] for c in set(chars) if ord(c) in cmap}
             order = [".notdef"]
-            pending = sorted(set(mapping.values()))
             glyphs: dict[str, Any] = {}
+            pending = [".notdef", *sorted(set(mapping.values()))]
             while pending:
                 name = pending.pop(0)
-                if name in glyphs or name == ".notdef":
+                if name in glyphs:
                     continue
-                glyphs[name] = glyf[name]
-                order.append(name)
+                glyphs[name] = self._glyph_copy(glyf, name)
+                if name != ".notdef":
+                    order.append(name)
                 if glyphs[name].isComposite():
                     pending.extend(c.glyphName for c in glyphs[name].components)
-            glyphs[".notdef"] = glyf[".notdef"]
-            clean = {}
-            for name in order:
-                glyph = copy.deepcopy(glyphs[name])
-                glyph.removeHinting()
-                clean[name] = glyph
-            metrics = {name: tuple(hmtx[name]) for name in order}
             head, hhea, os2 = src["head"], src["hhea"], src["OS/2"]
             builder = FontBuilder(head.unitsPerEm, isTTF=True)
             builder.setupGlyphOrder(order)
             builder.setupCharacterMap(mapping)
-            builder.setupGlyf(clean)
-            builder.setupHorizontalMetrics(metrics)
+            # FontBuilder.setupGlyf would expand every glyph; raw records are set directly.
+            builder.font["loca"] = newTable("loca")
+            builder.font["glyf"] = newTable("glyf")
+            builder.font["glyf"].glyphs = glyphs
+            builder.font["glyf"].glyphOrder = order
+            builder.setupMaxp()
+            builder.setupHorizontalMetrics({name: tuple(src["hmtx"][name]) for name in order})
             builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent)
             builder.setupNameTable(
                 {"familyName": self.family, "styleName": "Regular", "psName": self.rl_name}
@@ -140,11 +164,33 @@ class Face:
                 unitsPerEm=head.unitsPerEm,
                 created=_FIXED_FONT_TIMESTAMP,
                 modified=_FIXED_FONT_TIMESTAMP,
+                xMin=head.xMin,
+                yMin=head.yMin,
+                xMax=head.xMax,
+                yMax=head.yMax,
             )
+            for tag in _HINTING_TABLES:
+                if tag in src:
+                    builder.font[tag] = src[tag]
+            maxp = builder.font["maxp"]
+            for attr in _MAXP_LIMITS:
+                setattr(maxp, attr, getattr(src["maxp"], attr))
             builder.font.recalcTimestamp = False
+            builder.font.recalcBBoxes = False  # raw glyph records keep their own boxes
             out = io.BytesIO()
             builder.font.save(out)
             return out.getvalue()
+
+    @staticmethod
+    def _glyph_copy(glyf: Any, name: str) -> Any:
+        raw = glyf.glyphs[name]
+        data = getattr(raw, "data", None)
+        if data is None:  # already expanded (e.g. by another reader of this face)
+            data = raw.compile(glyf, recalcBBoxes=False)
+        glyph = Glyph(data)
+        if glyph.isComposite():  # expand so component references follow the new order
+            glyph.expand(glyf)
+        return glyph
 
 
 class FontStack:
@@ -154,6 +200,7 @@ class FontStack:
         if not faces:
             raise ConfigurationError("docgen/templates/fonts.toml", "no [[face]] entries")
         self.faces = tuple(faces)
+        self._choice: dict[str, Face | None] = {}
 
     @property
     def primary(self) -> Face:
@@ -162,10 +209,9 @@ class FontStack:
 
     def face_for(self, char: str) -> Face | None:
         """The first face that has ``char``, or None."""
-        for face in self.faces:
-            if face.has(char):
-                return face
-        return None
+        if char not in self._choice:
+            self._choice[char] = next((f for f in self.faces if f.has(char)), None)
+        return self._choice[char]
 
     def missing(self, text: str) -> list[str]:
         """Characters of ``text`` that no face can draw (whitespace excluded), in order."""

@@ -235,6 +235,7 @@ class _Builder:
         self.problems: list[FieldProblem] = []
         self.source = cert.kind.source
         self.templates = {p["id"]: p for p in cert.kind.pages}
+        self.qr: bytes | None = None  # encoded once, drawn wherever the pages show it
 
     def page(self, template: Mapping[str, Any]) -> PageLayout:
         width, height = (float(v) for v in template["size"])
@@ -344,7 +345,9 @@ class _Builder:
 
     def item_qr(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         box = _box(raw["box"], where).moved(dx, dy)
-        yield ImageItem("qr", box, placeholder_qr_png(self.cert.identifier), "PNG")
+        if self.qr is None:
+            self.qr = placeholder_qr_png(self.cert.identifier)
+        yield ImageItem("qr", box, self.qr, "PNG")
 
     def item_seal(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         yield SlotItem("seal", _box(raw["box"], where).moved(dx, dy))
@@ -371,20 +374,27 @@ class _Builder:
     def runs(
         self, text: str, size: float, x: float, baseline: float, spacing: float = 0.0
     ) -> list[GlyphRun]:
-        runs: list[GlyphRun] = []
+        groups: list[tuple[Face, float, list[str], list[float]]] = []
+        pen = x
         for char in text:
-            face = self.stack.face_for(char) or self.stack.primary
-            adv = face.advance(char) * size + spacing
-            if runs and runs[-1].face is face:
-                last = runs[-1]
-                runs[-1] = replace(last, text=last.text + char, advances=(*last.advances, adv))
-            else:
-                start = runs[-1].x + runs[-1].width if runs else x
-                runs.append(GlyphRun(face, size, start, baseline, char, (adv,)))
-        return runs
+            face = self.face(char)
+            advance = face.advance(char) * size + spacing
+            if not groups or groups[-1][0] is not face:
+                groups.append((face, pen, [], []))
+            groups[-1][2].append(char)
+            groups[-1][3].append(advance)
+            pen += advance
+        return [
+            GlyphRun(face, size, start, baseline, "".join(chars), tuple(advances))
+            for face, start, chars, advances in groups
+        ]
+
+    def face(self, char: str) -> Face:
+        # Validation refused characters no face has; the primary face is only a backstop.
+        return self.stack.face_for(char) or self.stack.primary
 
     def natural_width(self, text: str, size: float) -> float:
-        return sum((self.stack.face_for(c) or self.stack.primary).advance(c) * size for c in text)
+        return sum(self.face(c).advance(c) for c in text) * size
 
     def text(
         self, item_id: str, text: str, box: Box, raw: Mapping[str, Any], where: str
@@ -446,9 +456,10 @@ class _Builder:
         (the 避头尾 rule): the character before the break moves down with it."""
         lines: list[str] = []
         for para in text.split("\n"):
-            line = ""
+            line, used = "", 0.0
             for char in para:
-                if line and self.natural_width(line + char, size) > width:
+                advance = self.face(char).advance(char) * size
+                if line and used + advance > width:
                     carry = ""
                     while len(line) > 1 and (char in _NO_LINE_START or line[-1] in _NO_LINE_END):
                         carry = line[-1] + carry
@@ -457,8 +468,10 @@ class _Builder:
                             break
                     lines.append(line)
                     line = carry + char
+                    used = self.natural_width(line, size)
                 else:
                     line += char
+                    used += advance
             lines.append(line)
         return lines
 
