@@ -7,14 +7,13 @@ place, and a failure removes the temporary files.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomically
 from .errors import FieldProblem, OutputError, RecordError
 from .kinds import KIND_NAMES, load_kind
 from .layout import DocumentLayout, build_layout
@@ -22,7 +21,7 @@ from .ofd import write_ofd
 from .pdf import render_pdf
 from .validation import Certificate, validate_record
 
-__all__ = ["IssuedCertificate", "Rendered", "issue_records", "render", "write_atomically"]
+__all__ = ["IssuedCertificate", "Rendered", "issue_records", "render"]
 
 
 @dataclass(frozen=True)
@@ -53,35 +52,6 @@ def render(cert: Certificate) -> Rendered:
     """
     layout = build_layout(cert)
     return Rendered(cert, layout, write_ofd(layout), render_pdf(layout))
-
-
-def write_atomically(files: Mapping[Path, bytes]) -> None:
-    """Write every file via a temporary file in its folder, then rename them all into place.
-
-    Raises:
-        OutputError: a folder cannot be created or a file cannot be written.
-    """
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, data in files.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-            )
-            tmp = Path(tmp_name)
-            staged.append((tmp, target))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-        for tmp, target in staged:
-            os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {exc.filename or ''}: {exc.strerror}") from exc
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
 
 
 def issue_records(
