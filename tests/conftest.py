@@ -69,3 +69,17 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Issued]:
 def each(request: pytest.FixtureRequest, issued: dict[str, Issued]) -> Issued:
     """Parametrises a test over every kind's issued sample."""
     return issued[request.param]
+
+
+KEYS_AT = parse_at("2026-01-01T09:00:00+08:00")
+ISSUER = {"name": "江苏省职业技能鉴定中心", "code": "12320000MB1A00015T"}
+
+
+@pytest.fixture(scope="session")
+def keystore(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A development key store (no passphrase), created once per session."""
+    from docgen.signing.keystore import IssuerIdentity, KeyStore
+
+    folder = tmp_path_factory.mktemp("keys") / "store"
+    identity = IssuerIdentity(ISSUER["name"], ISSUER["code"], "电子证书专用章")
+    return KeyStore.init(folder, identity, KEYS_AT)
