@@ -54,8 +54,9 @@ class _Ids:
 
 
 class _Writer:
-    def __init__(self, layout: DocumentLayout) -> None:
+    def __init__(self, layout: DocumentLayout, signatures: str | None) -> None:
         self.layout = layout
+        self.signatures = signatures
         self.ids = _Ids()
         self.parts: dict[str, bytes] = {}
         self.font_ids: dict[str, str] = {}
@@ -221,6 +222,8 @@ class _Writer:
         for _, name, value in self.layout.metadata:
             ofd("CustomData", {"Name": name}, text=value, parent=custom)
         ofd("DocRoot", text=DOC_ROOT, parent=body)
+        if self.signatures is not None:
+            ofd("Signatures", text=self.signatures, parent=body)
         return root
 
 
@@ -228,9 +231,13 @@ def _serif(face: Face) -> dict[str, str]:
     return {"Serif": "true"} if face.serif else {}
 
 
-def build_parts(layout: DocumentLayout) -> dict[str, bytes]:
-    """The package parts of ``layout``, path → bytes, in the order they are zipped."""
-    return _Writer(layout).build()
+def build_parts(layout: DocumentLayout, signatures: str | None = None) -> dict[str, bytes]:
+    """The package parts of ``layout``, path → bytes, in the order they are zipped.
+
+    ``signatures`` is the absolute path of the Signatures.xml a signer will add; OFD.xml
+    must point at it before anything is digested.
+    """
+    return _Writer(layout, signatures).build()
 
 
 def write_ofd(layout: DocumentLayout) -> bytes:

@@ -1,0 +1,224 @@
+"""The signed QR payload: schema, packing and verification (shared by issuer and verifier).
+
+Text in the QR: ``EC1:`` + base45( zlib( COSE_Sign1 ) ) — zlib only when it makes the data
+smaller (a zlib stream starts 0x78, a COSE_Sign1 0xD2, so the reader can tell). The COSE
+protected header carries the algorithm (ES256) and the signer's key id (SHA-256 of its
+certificate, first 8 bytes); the payload is a CBOR map with the integer labels of
+:class:`Claim`. A generic scanner sees only the opaque string; the ID number is masked.
+The alphabet of base45 is QR's alphanumeric mode, so the code stays small (version ≤ 10
+at error correction Q for the claims below).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import IntEnum
+from typing import Any
+
+import base45
+import cbor2
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cwt import COSE, COSEKey
+from cwt.exceptions import CWTError
+
+__all__ = [
+    "ALG_ES256",
+    "PREFIX",
+    "Claim",
+    "PayloadError",
+    "QRClaims",
+    "mask_id",
+    "pack",
+    "payload_kid",
+    "unpack",
+    "verify_payload",
+]
+
+#: Prefix of our QR texts (format version 1).
+PREFIX = "EC1:"
+#: COSE algorithm of the payload signature (ECDSA P-256 with SHA-256).
+ALG_ES256 = -7
+_HEADER_ALG = 1
+_HEADER_KID = 4
+_COSE_SIGN1_TAG = 18
+_MAX_PAYLOAD = 4096
+_EPOCH = date(1970, 1, 1)
+
+
+class Claim(IntEnum):
+    """CBOR labels of the payload claims."""
+
+    KIND = 1
+    NUMBER = 2
+    ISSUER_CODE = 3
+    VERSION = 4
+    HOLDER = 5
+    ID_MASKED = 6
+    ISSUED = 7  # days since 1970-01-01
+    VALID_FROM = 8
+    VALID_TO = 9
+
+
+class PayloadError(ValueError):
+    """A QR text is not one of our payloads, is damaged, or its signature does not verify."""
+
+
+@dataclass(frozen=True)
+class QRClaims:
+    """What the QR of a certificate states, signed."""
+
+    kind: str
+    number: str
+    issuer_code: str
+    version: int
+    holder: str
+    id_masked: str
+    issued: date
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def to_cbor(self) -> bytes:
+        """The CBOR map of the claims (deterministic: integer keys in order)."""
+        data: dict[int, Any] = {
+            Claim.KIND: self.kind,
+            Claim.NUMBER: self.number,
+            Claim.ISSUER_CODE: self.issuer_code,
+            Claim.VERSION: self.version,
+            Claim.HOLDER: self.holder,
+            Claim.ID_MASKED: self.id_masked,
+            Claim.ISSUED: (self.issued - _EPOCH).days,
+        }
+        if self.valid_from is not None:
+            data[Claim.VALID_FROM] = (self.valid_from - _EPOCH).days
+        if self.valid_to is not None:
+            data[Claim.VALID_TO] = (self.valid_to - _EPOCH).days
+        return bytes(cbor2.dumps({int(k): v for k, v in data.items()}, canonical=True))
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> QRClaims:
+        """Parse a claims map.
+
+        Raises:
+            PayloadError: not a map, or a claim is missing or has the wrong type.
+        """
+        try:
+            raw = cbor2.loads(data)
+        except (cbor2.CBORDecodeError, ValueError) as exc:
+            raise PayloadError(f"claims are not CBOR ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise PayloadError("claims are not a CBOR map")
+
+        def text(label: Claim) -> str:
+            value = raw.get(int(label))
+            if not isinstance(value, str):
+                raise PayloadError(f"claim {label.name.lower()} missing or not text")
+            return value
+
+        def day(label: Claim, required: bool = True) -> date | None:
+            value = raw.get(int(label))
+            if value is None and not required:
+                return None
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise PayloadError(f"claim {label.name.lower()} missing or not a day number")
+            return _EPOCH + timedelta(days=value)
+
+        version = raw.get(int(Claim.VERSION))
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise PayloadError("claim version missing or not an integer")
+        issued = day(Claim.ISSUED)
+        assert issued is not None
+        return cls(
+            kind=text(Claim.KIND),
+            number=text(Claim.NUMBER),
+            issuer_code=text(Claim.ISSUER_CODE),
+            version=version,
+            holder=text(Claim.HOLDER),
+            id_masked=text(Claim.ID_MASKED),
+            issued=issued,
+            valid_from=day(Claim.VALID_FROM, required=False),
+            valid_to=day(Claim.VALID_TO, required=False),
+        )
+
+
+def mask_id(number: str) -> str:
+    """An ID number with all but the first 6 and last 4 characters replaced by ``*``."""
+    if len(number) <= 10:
+        return number[:2] + "*" * max(0, len(number) - 4) + number[-2:]
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def pack(cose: bytes) -> str:
+    """QR text for a COSE_Sign1 message."""
+    compressed = zlib.compress(cose, 9)
+    body = compressed if len(compressed) < len(cose) else cose
+    encoded: bytes = base45.b45encode(body)
+    return PREFIX + encoded.decode("ascii")
+
+
+def unpack(text: str) -> bytes:
+    """The COSE_Sign1 bytes inside a QR text.
+
+    Raises:
+        PayloadError: wrong prefix, not base45, or a damaged or oversized zlib stream.
+    """
+    text = text.strip()
+    if not text.startswith(PREFIX):
+        raise PayloadError(f"not a docgen certificate code (no {PREFIX} prefix)")
+    try:
+        body = base45.b45decode(text[len(PREFIX) :])
+    except ValueError as exc:
+        raise PayloadError(f"not base45 ({exc})") from exc
+    if body[:1] == b"\x78":
+        inflater = zlib.decompressobj()
+        try:
+            body = inflater.decompress(body, _MAX_PAYLOAD)
+        except zlib.error as exc:
+            raise PayloadError(f"damaged compressed payload ({exc})") from exc
+        if inflater.unconsumed_tail:
+            raise PayloadError(f"payload larger than {_MAX_PAYLOAD} bytes")
+    return bytes(body)
+
+
+def payload_kid(cose: bytes) -> bytes:
+    """The key id in the protected header of a COSE_Sign1 message.
+
+    Raises:
+        PayloadError: not a COSE_Sign1 message, or no key id.
+    """
+    try:
+        message = cbor2.loads(cose)
+        if isinstance(message, cbor2.CBORTag):
+            if message.tag != _COSE_SIGN1_TAG:
+                raise PayloadError(f"CBOR tag {message.tag} is not COSE_Sign1")
+            message = message.value
+        protected = cbor2.loads(message[0]) if message[0] else {}
+    except (cbor2.CBORDecodeError, ValueError, TypeError, IndexError) as exc:
+        raise PayloadError(f"not a COSE_Sign1 message ({exc})") from exc
+    kid = protected.get(_HEADER_KID) if isinstance(protected, dict) else None
+    if not isinstance(kid, bytes):
+        raise PayloadError("no key id in the protected header")
+    return kid
+
+
+def verify_payload(text: str, certificates: Mapping[bytes, bytes]) -> tuple[QRClaims, bytes]:
+    """Check a QR text against signer certificates (DER) by key id; returns claims and kid.
+
+    Raises:
+        PayloadError: malformed, unknown key id, or the signature does not verify.
+    """
+    cose = unpack(text)
+    kid = payload_kid(cose)
+    der = certificates.get(kid)
+    if der is None:
+        raise PayloadError(f"key id {kid.hex()} is not in the trust list")
+    pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+    key = COSEKey.from_pem(pem, alg="ES256", kid=kid)
+    try:
+        payload = COSE.new().decode(cose, key)
+    except (CWTError, ValueError) as exc:
+        raise PayloadError(f"signature does not verify ({exc})") from exc
+    return QRClaims.from_cbor(payload), kid

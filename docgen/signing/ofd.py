@@ -1,0 +1,133 @@
+"""Seal or sign an OFD package.
+
+* ``sm2`` profile — ``Type="Seal"``: ``SignedValue.dat`` is a GB/T 38540 v4 ``SES_Signature``
+  (SM3withSM2 over DER(TBS_Sign), ``dataHash`` = SM3 of the raw ``Signature.xml``), the seal
+  itself is stored as ``Seal.esl``; reference digests are SM3.
+* ``ecdsa`` profile — ``Type="Sign"``: ``SignedValue.dat`` is a detached CMS SignedData
+  (ECDSA-SHA256, signer certificate embedded) over the raw ``Signature.xml``; digests SHA-256.
+
+Every file present before ``Signature.xml`` is written is referenced, OFD.xml (already
+pointing at Signatures.xml), Signatures.xml and Seal.esl included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from ..clock import BEIJING
+from ..gm import OID_SM3, OID_SM3_WITH_SM2, sm3
+from ..layout import DocumentLayout
+from ..ofd.package import write_package
+from ..ofd.signatures import (
+    OID_SHA256,
+    SIGNATURES_FILE,
+    Reference,
+    StampAnnot,
+    digest,
+    page_ids,
+    sign_dir,
+    signature_xml,
+    signatures_xml,
+)
+from ..ofd.writer import build_parts
+from ..ses.v4 import VERSION, SES_Signature, SESeal, TBS_Sign
+from .keystore import Signer
+from .pdf import seal_slots
+from .sm2 import SM2PrivateKey
+
+__all__ = ["OID_ECDSA_SHA256", "seal_ofd"]
+
+OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2"
+
+
+def _ses_signature(
+    signature_file: bytes,
+    seal: bytes,
+    signer: Signer,
+    key: SM2PrivateKey,
+    property_info: str,
+    when: datetime,
+) -> bytes:
+    tbs = TBS_Sign(
+        {
+            "version": VERSION,
+            "eseal": SESeal.load(seal),
+            "timeInfo": when.astimezone(UTC).replace(microsecond=0),
+            "dataHash": sm3(signature_file),
+            "propertyInfo": property_info,
+        }
+    )
+    return bytes(
+        SES_Signature(
+            {
+                "toSign": tbs,
+                "cert": signer.certificate,
+                "signatureAlgID": OID_SM3_WITH_SM2,
+                "signature": key.sign(tbs.dump()),
+            }
+        ).dump()
+    )
+
+
+def _cms_signature(signature_file: bytes, signer: Signer, key: ec.EllipticCurvePrivateKey) -> bytes:
+    cert = x509.load_der_x509_certificate(signer.certificate)
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(signature_file)
+        .add_signer(cert, key, hashes.SHA256())
+        .sign(
+            serialization.Encoding.DER,
+            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+        )
+    )
+
+
+def seal_ofd(layout: DocumentLayout, signer: Signer, seal: bytes | None, when: datetime) -> bytes:
+    """The OFD of ``layout`` sealed (``sm2`` signer, needs the SESeal) or signed (``ecdsa``).
+
+    ``when`` is the signing time written into the signature.
+
+    Raises:
+        ValueError: the sm2 profile without a seal, or a signer key of the wrong kind.
+    """
+    folder = sign_dir(0)
+    signature_loc = f"/{folder}/Signature.xml"
+    parts = build_parts(layout, signatures=f"/{SIGNATURES_FILE}")
+    is_seal = isinstance(signer.key, SM2PrivateKey)
+    if is_seal and seal is None:
+        raise ValueError("an SM2 seal signature needs the SESeal")
+    parts[SIGNATURES_FILE] = signatures_xml([("s1", "Seal" if is_seal else "Sign", signature_loc)])
+    if is_seal:
+        assert seal is not None
+        parts[f"{folder}/Seal.esl"] = seal
+    check_method = OID_SM3 if is_seal else OID_SHA256
+    references = [Reference(f"/{path}", digest(check_method, data)) for path, data in parts.items()]
+    pages = page_ids(parts)
+    stamps = [
+        StampAnnot(f"sa{n + 1}", pages[page], (slot.box.x, slot.box.y, slot.box.w, slot.box.h))
+        for n, (page, slot) in enumerate(seal_slots(layout))
+    ]
+    signature_file = signature_xml(
+        method=OID_SM3_WITH_SM2 if is_seal else OID_ECDSA_SHA256,
+        date_time=when.astimezone(BEIJING).strftime("%Y%m%d%H%M%S"),
+        check_method=check_method,
+        references=references,
+        stamps=stamps,
+        seal_loc=f"/{folder}/Seal.esl" if is_seal else None,
+        signed_value_loc=f"/{folder}/SignedValue.dat",
+    )
+    parts[f"{folder}/Signature.xml"] = signature_file
+    if isinstance(signer.key, SM2PrivateKey):
+        assert seal is not None
+        value = _ses_signature(signature_file, seal, signer, signer.key, signature_loc, when)
+    elif isinstance(signer.key, ec.EllipticCurvePrivateKey):
+        value = _cms_signature(signature_file, signer, signer.key)
+    else:  # pragma: no cover - Signer only holds these two
+        raise ValueError("unsupported signer key")
+    parts[f"{folder}/SignedValue.dat"] = value
+    return write_package(parts, layout.certificate.issued_at)

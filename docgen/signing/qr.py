@@ -1,0 +1,51 @@
+"""Sign QR payloads (COSE_Sign1, ES256) with an issuing body's ECDSA signer."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cwt import COSE, COSEKey
+
+from ..qrpayload import ALG_ES256, QRClaims, mask_id, pack
+from ..validation import Certificate
+from .keystore import Signer
+
+__all__ = ["claims_for", "sign_claims"]
+
+_HEADER_ALG = 1
+_HEADER_KID = 4
+
+
+def claims_for(cert: Certificate) -> QRClaims:
+    """The QR claims of a validated certificate."""
+    values = cert.values
+    return QRClaims(
+        kind=cert.kind.name,
+        number=cert.number,
+        issuer_code=str(values["issuer_code"]),
+        version=cert.version,
+        holder=str(values["name"]),
+        id_masked=mask_id(str(values["id_number"])),
+        issued=values["issue_date"],
+        valid_from=values.get("valid_from"),
+        valid_to=values.get("valid_to"),
+    )
+
+
+def sign_claims(claims: QRClaims, signer: Signer) -> str:
+    """The QR text: claims signed by ``signer`` (an ``ecdsa`` signer), packed.
+
+    Raises:
+        ValueError: the signer is not an ECDSA P-256 signer.
+    """
+    if not isinstance(signer.key, ec.EllipticCurvePrivateKey):
+        raise ValueError("QR payloads are signed with the ecdsa profile's signer")
+    pem = signer.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key = COSEKey.from_pem(pem, alg="ES256", kid=signer.kid)
+    protected = {_HEADER_ALG: ALG_ES256, _HEADER_KID: signer.kid}
+    cose = COSE.new().encode(claims.to_cbor(), key, protected=protected, unprotected={})
+    return pack(bytes(cose))
