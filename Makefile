@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 AT ?= 2026-11-20T10:00:00+08:00
+KEYS_AT ?= 2024-01-01T00:00:00+08:00
 KINDS := rescuer skill safety-engineer special-ops safety-manager
 DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -29,14 +30,18 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+# Each sample has its own issuing body, so each gets a development key store (made once).
 demo: deps $(VENV)/.installed
 	@mkdir -p $(OUT)
 	@for k in $(KINDS); do \
 	  $(VENV)/bin/docgen sample --kind $$k > $(OUT)/$$k.json && \
-	  $(VENV)/bin/docgen issue --kind $$k --data $(OUT)/$$k.json --out $(OUT) --at $(AT) --overwrite \
-	    | sed "s/^/$$k: /" || exit 1; \
+	  { [ -f $(OUT)/keys/$$k/keystore.json ] || \
+	    $(VENV)/bin/docgen keys init --dir $(OUT)/keys/$$k --issuer-from $(OUT)/$$k.json \
+	      --at $(KEYS_AT) >/dev/null; } && \
+	  $(VENV)/bin/docgen issue --kind $$k --data $(OUT)/$$k.json --out $(OUT) --at $(AT) \
+	    --keys $(OUT)/keys/$$k --overwrite | sed "s/^/$$k: /" || exit 1; \
 	done
-	@echo "sample records and certificates are in $(OUT)/"
+	@echo "sample records and sealed certificates are in $(OUT)/; trust lists in $(OUT)/keys/*/trust.json"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(LINTED)

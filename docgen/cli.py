@@ -23,7 +23,9 @@ from .errors import DocgenError, RecordError
 from .issuing import issue_records
 from .kinds import KIND_NAMES, load_kind
 from .samples import sample_record
-from .signing.keystore import IssuerIdentity, KeyStore
+from .signing.keystore import PROFILES, IssuerIdentity, KeyStore
+from .signing.sealer import Sealer
+from .validation import validate_record
 
 __all__ = ["main"]
 
@@ -111,14 +113,15 @@ def keys() -> None:
     required=True,
     help="Folder for the key store (created; must not hold one already).",
 )
-@click.option("--issuer-name", required=True, help="The issuing body, as printed.")
-@click.option("--issuer-code", required=True, help="Its 统一社会信用代码 (18 characters).")
+@click.option("--issuer-name", default=None, help="The issuing body, as printed.")
+@click.option("--issuer-code", default=None, help="Its 统一社会信用代码 (18 characters).")
 @click.option(
-    "--seal-title",
-    default="电子证照专用章",
-    show_default=True,
-    help="Title under the star of the seal.",
+    "--issuer-from",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Take issuer name, code and seal title from this certificate record instead.",
 )
+@click.option("--seal-title", default=None, help="Title under the star of the seal.")
 @click.option(
     "--at",
     "at",
@@ -130,23 +133,46 @@ def keys() -> None:
 @click.option("--passphrase-env", default=None, metavar="VAR", help=_PASSPHRASE_HELP)
 def keys_init(
     folder: Path,
-    issuer_name: str,
-    issuer_code: str,
-    seal_title: str,
+    issuer_name: str | None,
+    issuer_code: str | None,
+    issuer_from: Path | None,
+    seal_title: str | None,
     at: datetime | None,
     passphrase_env: str | None,
 ) -> None:
     """Create roots, seal maker, signer generation 1 and the seal; write the trust list."""
+    at = at or now()
+    title = "电子证照专用章"
+    if issuer_from is not None:
+        record = _load_records(issuer_from)[0]
+        try:
+            # the record is read as of now, whatever validity start the keys get
+            cert = validate_record(
+                load_kind(str(record.get("kind"))),
+                record,
+                now(),
+                issuer_from.parent,
+                str(issuer_from),
+            )
+        except RecordError as exc:
+            _fail(exc.lines())
+        except DocgenError as exc:
+            _fail([f"{issuer_from}: {exc}"])
+        issuer_name = issuer_name or str(cert.values[cert.kind.issuer_field])
+        issuer_code = issuer_code or str(cert.values["issuer_code"])
+        title = cert.kind.seal_title
+    if not issuer_name or not issuer_code:
+        _fail(["give --issuer-name and --issuer-code, or --issuer-from RECORD.json"])
     try:
         code = uscc.validate(issuer_code)
     except StdnumError as exc:
         _fail([f"--issuer-code: {issuer_code!r} is not a valid 统一社会信用代码 ({exc})"])
-    identity = IssuerIdentity(issuer_name.strip(), code, seal_title.strip())
+    identity = IssuerIdentity(issuer_name.strip(), code, (seal_title or title).strip())
     try:
-        store = KeyStore.init(folder, identity, at or now(), _passphrase(passphrase_env))
+        store = KeyStore.init(folder, identity, at, _passphrase(passphrase_env))
     except DocgenError as exc:
         _fail([str(exc)])
-    click.echo(f"key store: {store.folder}")
+    click.echo(f"key store: {store.folder} ({identity.name}, {identity.code})")
     click.echo(f"trust list: {store.folder / 'trust.json'}")
 
 
@@ -202,9 +228,45 @@ def keys_rotate(folder: Path, at: datetime | None, passphrase_env: str | None) -
     help="Issue time (ISO 8601; naive = Beijing time). Default: now.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
-def issue(kind: str | None, data: Path, out: Path, at: datetime | None, overwrite: bool) -> None:
-    """Validate records, render each to OFD and PDF, write them, print their paths."""
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("keys"),
+    show_default=True,
+    help="Key store of the issuing body (docgen keys init).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    default="sm2",
+    show_default=True,
+    help="OFD signature: sm2 = GB/T 38540 seal; ecdsa = ECDSA-SHA256 sign. PDF and QR use ECDSA.",
+)
+@click.option("--tsa-url", default=None, help="Timestamp authority for PAdES B-T.")
+@click.option("--passphrase-env", default=None, metavar="VAR", help=_PASSPHRASE_HELP)
+@click.option("--unsigned", is_flag=True, help="Write unsigned drafts (placeholder QR, no seal).")
+def issue(
+    kind: str | None,
+    data: Path,
+    out: Path,
+    at: datetime | None,
+    overwrite: bool,
+    keys_dir: Path,
+    profile: str,
+    tsa_url: str | None,
+    passphrase_env: str | None,
+    unsigned: bool,
+) -> None:
+    """Validate records, render each to OFD and PDF, seal them, write them, print the paths."""
     records = _load_records(data)
+    sealer = None
+    if not unsigned:
+        try:
+            store = KeyStore.open(keys_dir, _passphrase(passphrase_env))
+            sealer = Sealer(store, profile, tsa_url)
+        except DocgenError as exc:
+            _fail([f"--keys: {exc} (or pass --unsigned for drafts)"])
     try:
         issued = issue_records(
             kind,
@@ -214,6 +276,7 @@ def issue(kind: str | None, data: Path, out: Path, at: datetime | None, overwrit
             base_dir=data.parent,
             source=str(data),
             overwrite=overwrite,
+            sealer=sealer,
         )
     except RecordError as exc:
         _fail(exc.lines())

@@ -19,6 +19,7 @@ from .kinds import KIND_NAMES, load_kind
 from .layout import DocumentLayout, build_layout
 from .ofd import write_ofd
 from .pdf import render_pdf
+from .signing.sealer import Sealer
 from .validation import Certificate, validate_record
 
 __all__ = ["IssuedCertificate", "Rendered", "issue_records", "render"]
@@ -44,14 +45,23 @@ class IssuedCertificate:
     pdf: Path
 
 
-def render(cert: Certificate) -> Rendered:
-    """Lay out ``cert`` once and render it to OFD and PDF from that one layout.
+def render(cert: Certificate, sealer: Sealer | None = None) -> Rendered:
+    """Lay out ``cert`` once and render it to OFD and PDF from that one layout; with a
+    ``sealer``, the QR holds the signed payload, the OFD is sealed and the PDF signed.
+    Without one, both files are unsigned drafts with a placeholder QR.
 
     Raises:
-        RecordError: a value does not fit its box.
+        RecordError: a value does not fit its box, or the sealer may not sign ``cert``.
     """
-    layout = build_layout(cert)
-    return Rendered(cert, layout, write_ofd(layout), render_pdf(layout))
+    if sealer is None:
+        layout = build_layout(cert)
+        return Rendered(cert, layout, write_ofd(layout), render_pdf(layout))
+    problems = sealer.problems(cert)
+    if problems:
+        raise RecordError(problems)
+    layout = build_layout(cert, qr_text=sealer.qr_text(cert))
+    pdf = sealer.sign_pdf(render_pdf(layout, seal_png=sealer.seal_png), layout)
+    return Rendered(cert, layout, sealer.seal_ofd(layout), pdf)
 
 
 def issue_records(
@@ -63,6 +73,7 @@ def issue_records(
     base_dir: Path | None = None,
     source: str = "record",
     overwrite: bool = False,
+    sealer: Sealer | None = None,
 ) -> list[IssuedCertificate]:
     """Validate, render and write ``records``; all or nothing.
 
@@ -90,7 +101,7 @@ def issue_records(
             continue
         try:
             cert = validate_record(load_kind(name), record, at, base_dir, where)
-            rendered.append(render(cert))
+            rendered.append(render(cert, sealer))
         except RecordError as exc:
             problems.extend(exc.about(where).problems)
     if problems:

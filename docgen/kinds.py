@@ -80,6 +80,12 @@ class KindSpec:
     metadata: dict[str, str]
     sample: dict[str, Any]
     source: str
+    seal_title: str = "电子证照专用章"
+
+    @property
+    def issuer_field(self) -> str:
+        """The field that names the issuing body (GB/T 36903 颁发机构)."""
+        return self.metadata.get("issuer", "issuer")
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name``. Raises KeyError if the kind has none."""
@@ -154,6 +160,7 @@ def _parse(text: str, source: str) -> KindSpec:
         metadata=dict(data.get("metadata", {})),
         sample=dict(data.get("sample", {})),
         source=source,
+        seal_title=kind.get("seal_title", "电子证照专用章"),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from .errors import ConfigurationError, FieldProblem, RecordError
 from .fonts import Face, FontStack, font_stack
 from .metadata import core_metadata
-from .qr import placeholder_qr_png
+from .qr import placeholder_qr_png, qr_png
 from .validation import Certificate
 
 __all__ = [
@@ -476,14 +476,20 @@ class _Builder:
         return lines
 
 
-def build_layout(cert: Certificate, stack: FontStack | None = None) -> DocumentLayout:
+def build_layout(
+    cert: Certificate, stack: FontStack | None = None, qr_text: str | None = None
+) -> DocumentLayout:
     """Lay out every page of ``cert``'s kind (pages with ``print = false`` are include-only).
+
+    The QR shows ``qr_text`` (the signed payload) or, without it, the unsigned placeholder.
 
     Raises:
         RecordError: a value does not fit its box even at the smallest allowed size.
         ConfigurationError: the kind's template is malformed.
     """
     builder = _Builder(cert, stack or font_stack())
+    if qr_text is not None:
+        builder.qr = qr_png(qr_text)
     pages = tuple(builder.page(p) for p in cert.kind.pages if p.get("print", True))
     if builder.problems:
         raise RecordError(builder.problems)

@@ -24,7 +24,6 @@ def core_metadata(cert: Certificate) -> tuple[tuple[str, str, str], ...]:
     the licence is 长期 (no expiry).
     """
     values, kind = cert.values, cert.kind
-    issuer_field = kind.metadata.get("issuer", "issuer")
     start_field = kind.metadata.get("valid_from", "valid_from")
     end_field = kind.metadata.get("valid_to", "valid_to")
     valid_from = values.get(start_field) or values["issue_date"]
@@ -38,7 +37,7 @@ def core_metadata(cert: Certificate) -> tuple[tuple[str, str, str], ...]:
         ("LicenceTypeCode", "证照类型代码", kind.type_code),
         ("LicenceName", "证照名称", kind.title),
         ("LicenceNumber", "证照编号", cert.number),
-        ("IssuingAuthority", "颁发机构", str(values[issuer_field])),
+        ("IssuingAuthority", "颁发机构", str(values[kind.issuer_field])),
         ("IssuingAuthorityCode", "颁发机构代码", str(values["issuer_code"])),
         ("IssueDate", "颁发日期", values["issue_date"].isoformat()),
         ("Holder", "持证主体", str(values["name"])),

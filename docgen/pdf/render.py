@@ -19,7 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .. import __version__
 from ..fonts import font_stack
-from ..layout import DocumentLayout, GlyphRun, ImageItem, PageLayout, PathItem, TextItem
+from ..layout import DocumentLayout, GlyphRun, ImageItem, PageLayout, PathItem, SlotItem, TextItem
 from ..metadata import METADATA_PREFIX
 from . import _tounicode
 
@@ -119,10 +119,20 @@ def _draw_run(canvas: Canvas, page: PageLayout, run: GlyphRun) -> None:
     canvas.drawText(text)
 
 
-def _draw_page(canvas: Canvas, page: PageLayout) -> None:
+def _draw_page(canvas: Canvas, page: PageLayout, seal_png: bytes | None, stamped: set[int]) -> None:
     canvas.setPageSize((page.width * mm, page.height * mm))
-    for item in page.items:
-        if isinstance(item, PathItem):
+    for index, item in enumerate(page.items):
+        if isinstance(item, SlotItem) and index in stamped and seal_png:
+            box = item.box
+            canvas.drawImage(
+                ImageReader(io.BytesIO(seal_png)),
+                box.x * mm,
+                (page.height - box.y - box.h) * mm,
+                box.w * mm,
+                box.h * mm,
+                mask="auto",
+            )
+        elif isinstance(item, PathItem):
             canvas.setStrokeColorRGB(*_rgb(item.color))
             canvas.setLineWidth(item.stroke * mm)
             path = canvas.beginPath()
@@ -149,9 +159,11 @@ def _draw_page(canvas: Canvas, page: PageLayout) -> None:
     canvas.showPage()
 
 
-def render_pdf(layout: DocumentLayout) -> bytes:
+def render_pdf(layout: DocumentLayout, seal_png: bytes | None = None) -> bytes:
     """The PDF of ``layout``: fonts embedded as subsets, GB/T 36903 metadata in Info and XMP.
 
+    With ``seal_png``, the seal picture is drawn on every seal slot but the first, which the
+    signature's own visible widget fills (a PDF signature field has one widget).
     Returns the file's bytes; the same layout always gives the same bytes.
     """
     cert = layout.certificate
@@ -179,7 +191,14 @@ def render_pdf(layout: DocumentLayout) -> bytes:
         filters=[],
     )
     canvas.setCatalogEntry("Metadata", xmp)
-    for page in layout.pages:
-        _draw_page(canvas, page)
+    slots = [
+        (n, index)
+        for n, page in enumerate(layout.pages)
+        for index, item in enumerate(page.items)
+        if isinstance(item, SlotItem) and item.id == "seal"
+    ]
+    for n, page in enumerate(layout.pages):
+        stamped = {index for page_no, index in slots[1:] if page_no == n}
+        _draw_page(canvas, page, seal_png, stamped)
     canvas.save()
     return out.getvalue()

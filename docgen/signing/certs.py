@@ -26,11 +26,31 @@ __all__ = ["CertRole", "Subject", "ecdsa_certificate", "sm2_certificate"]
 
 @dataclass(frozen=True)
 class Subject:
-    """Who a certificate names: common name, organisation, and the organisation's credit code."""
+    """Who a certificate names: the organisation, its credit code, and the key's role.
 
-    common_name: str
+    Names carry CN = organisation (cut to X.509's 64-byte bound), O = organisation,
+    OU = role, organizationIdentifier = ``NTRCN-`` + 统一社会信用代码 (ETSI EN 319 412-1).
+    """
+
+    role: str
     organization: str
     credit_code: str
+
+    @property
+    def common_name(self) -> str:
+        """The organisation's name, shortened to at most 64 UTF-8 bytes."""
+        name = self.organization
+        while len(name.encode()) > _NAME_BOUND:
+            name = name[:-1]
+        return name
+
+    @property
+    def organization_identifier(self) -> str:
+        """The legal-person identifier of the organisation."""
+        return f"NTRCN-{self.credit_code}"
+
+
+_NAME_BOUND = 64
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,7 @@ class CertRole:
 
 
 def _serial(subject: Subject, not_before: datetime) -> int:
-    seed = f"{subject.common_name}|{subject.credit_code}|{not_before.isoformat()}".encode()
+    seed = f"{subject.role}|{subject.credit_code}|{not_before.isoformat()}".encode()
     return int.from_bytes(hashlib.sha256(seed).digest()[:16], "big") >> 1
 
 
@@ -50,8 +70,9 @@ def _a509_name(subject: Subject) -> a509.Name:
     return a509.Name.build(
         {
             "country_name": "CN",
-            "organization_name": subject.organization,
-            "organizational_unit_name": subject.credit_code,
+            "organization_name": subject.common_name,
+            "organization_identifier": subject.organization_identifier,
+            "organizational_unit_name": subject.role,
             "common_name": subject.common_name,
         },
         use_printable=False,
@@ -115,8 +136,9 @@ def _x509_name(subject: Subject) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, subject.organization),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, subject.credit_code),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, subject.common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, subject.organization_identifier),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, subject.role),
             x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name),
         ]
     )

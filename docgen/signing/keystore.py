@@ -138,8 +138,8 @@ class KeyStore:
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
         org = identity.name
-        root = Subject(f"{org} 根证书", org, identity.code)
-        maker = Subject(f"{org} 制章者", org, identity.code)
+        root = Subject("根证书", org, identity.code)
+        maker = Subject("制章者", org, identity.code)
         sm2_root, sm2_maker = SM2PrivateKey.generate(), SM2PrivateKey.generate()
         ec_root = ec.generate_private_key(ec.SECP256R1())
         public = {
@@ -209,8 +209,8 @@ class KeyStore:
     def _add_generation(self, at: datetime) -> None:
         n = len(self.index["generations"]) + 1
         identity = self.identity
-        root = Subject(f"{identity.name} 根证书", identity.name, identity.code)
-        signer = Subject(f"{identity.name} 签发证书 {n}", identity.name, identity.code)
+        root = Subject("根证书", identity.name, identity.code)
+        signer = Subject(f"签发证书 {n}", identity.name, identity.code)
         sm2_key = SM2PrivateKey.generate()
         ec_key = ec.generate_private_key(ec.SECP256R1())
         sm2_root = self._sm2_key("sm2/root.key")
