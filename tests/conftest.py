@@ -71,7 +71,7 @@ def each(request: pytest.FixtureRequest, issued: dict[str, Issued]) -> Issued:
     return issued[request.param]
 
 
-KEYS_AT = parse_at("2026-01-01T09:00:00+08:00")
+KEYS_AT = parse_at("2024-01-01T09:00:00+08:00")
 ISSUER = {"name": "江苏省职业技能鉴定中心", "code": "12320000MB1A00015T"}
 
 
@@ -83,3 +83,55 @@ def keystore(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     folder = tmp_path_factory.mktemp("keys") / "store"
     identity = IssuerIdentity(ISSUER["name"], ISSUER["code"], "电子证书专用章")
     return KeyStore.init(folder, identity, KEYS_AT)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """One sample certificate issued sealed, with the key store that sealed it."""
+
+    kind: str
+    rendered: Rendered
+    ofd_path: Path
+    pdf_path: Path
+    store: Any
+
+
+def issue_sealed(
+    kind: str, store: Any, folder: Path, profile: str = "sm2", record: dict[str, Any] | None = None
+) -> Sealed:
+    """Validate, render, seal and write a sample (or ``record``) with ``store``."""
+    from docgen.signing.sealer import Sealer
+
+    record = record or sample_record(kind)
+    cert = validate_record(load_kind(kind), record, AT)
+    rendered = render(cert, Sealer(store, profile))
+    folder.mkdir(parents=True, exist_ok=True)
+    ofd_path = folder / f"{cert.number}.ofd"
+    pdf_path = folder / f"{cert.number}.pdf"
+    ofd_path.write_bytes(rendered.ofd)
+    pdf_path.write_bytes(rendered.pdf)
+    return Sealed(kind, rendered, ofd_path, pdf_path, store)
+
+
+@pytest.fixture(scope="session")
+def sealed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sealed]:
+    """Every kind's sample sealed (sm2 profile) by a key store of its own issuer."""
+    from docgen.signing.keystore import IssuerIdentity, KeyStore
+
+    folder = tmp_path_factory.mktemp("sealed")
+    out = {}
+    for kind in KIND_NAMES:
+        spec = load_kind(kind)
+        cert = validate_record(spec, sample_record(kind), AT)
+        identity = IssuerIdentity(
+            str(cert.values[spec.issuer_field]), str(cert.values["issuer_code"]), spec.seal_title
+        )
+        store = KeyStore.init(folder / "keys" / kind, identity, KEYS_AT)
+        out[kind] = issue_sealed(kind, store, folder / "files")
+    return out
+
+
+@pytest.fixture(params=KIND_NAMES)
+def each_sealed(request: pytest.FixtureRequest, sealed: dict[str, Sealed]) -> Sealed:
+    """Parametrises a test over every kind's sealed sample."""
+    return sealed[request.param]

@@ -42,7 +42,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_sample_then_issue_writes_ofd_and_pdf_named_by_number(kind: str, tmp_path: Path) -> None:
     record = sample(kind)
     data = write(tmp_path / "record.json", record)
-    result = invoke("issue", "--unsigned", "--kind", kind, "--data", data, "--out", tmp_path / "out", "--at", AT)
+    result = invoke(
+        "issue", "--unsigned", "--kind", kind, "--data", data, "--out", tmp_path / "out", "--at", AT
+    )
     assert result.exit_code == 0, result.output
     paths = [Path(line) for line in result.output.splitlines()]
     assert [p.suffix for p in paths] == [".ofd", ".pdf"]
@@ -76,7 +78,9 @@ def test_invalid_records_exit_non_zero_naming_the_field_and_write_nothing(
     out.mkdir()
     (out / "keep.txt").write_text("already here")
     before = snapshot(out)
-    result = CliRunner().invoke(main, ["issue", "--unsigned", "--data", str(data), "--out", str(out), "--at", AT])
+    result = CliRunner().invoke(
+        main, ["issue", "--unsigned", "--data", str(data), "--out", str(out), "--at", AT]
+    )
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert lines and all(line.startswith(f"error: {data}: ") for line in lines)
@@ -97,7 +101,8 @@ def test_an_unknown_kind_option_is_a_usage_error(tmp_path: Path) -> None:
 def test_a_bad_issue_time_is_a_usage_error(tmp_path: Path) -> None:
     data = write(tmp_path / "r.json", sample("skill"))
     result = CliRunner().invoke(
-        main, ["issue", "--unsigned", "--data", str(data), "--out", str(tmp_path), "--at", "yesterday"]
+        main,
+        ["issue", "--unsigned", "--data", str(data), "--out", str(tmp_path), "--at", "yesterday"],
     )
     assert result.exit_code == 2 and "--at" in result.output
 
@@ -105,7 +110,9 @@ def test_a_bad_issue_time_is_a_usage_error(tmp_path: Path) -> None:
 def test_invalid_json_names_the_line(tmp_path: Path) -> None:
     data = tmp_path / "r.json"
     data.write_text('{"name": "x",\n "id_number": }', "utf-8")
-    result = CliRunner().invoke(main, ["issue", "--unsigned", "--data", str(data), "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["issue", "--unsigned", "--data", str(data), "--out", str(tmp_path)]
+    )
     assert result.exit_code == 1 and "line 2" in result.output
 
 
@@ -114,7 +121,8 @@ def test_a_batch_with_one_bad_record_writes_nothing(tmp_path: Path) -> None:
     bad["item"] = "司钻作业"
     data = write(tmp_path / "batch.json", [good, bad])
     result = CliRunner().invoke(
-        main, ["issue", "--unsigned", "--data", str(data), "--out", str(tmp_path / "out"), "--at", AT]
+        main,
+        ["issue", "--unsigned", "--data", str(data), "--out", str(tmp_path / "out"), "--at", AT],
     )
     assert result.exit_code == 1
     assert f"error: {data}[1]: item: " in result.output
@@ -134,12 +142,30 @@ def test_existing_files_are_kept_unless_overwrite(tmp_path: Path) -> None:
     assert invoke("issue", "--unsigned", "--data", data, "--out", out, "--at", AT).exit_code == 0
     before = snapshot(out)
     again = CliRunner().invoke(
-        main, ["issue", "--unsigned", "--data", str(data), "--out", str(out), "--at", "2026-11-21T09:00:00"]
+        main,
+        [
+            "issue",
+            "--unsigned",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--at",
+            "2026-11-21T09:00:00",
+        ],
     )
     assert again.exit_code == 1 and "--overwrite" in again.output
     assert snapshot(out) == before
     forced = invoke(
-        "issue", "--unsigned", "--data", data, "--out", out, "--at", "2026-11-21T09:00:00", "--overwrite"
+        "issue",
+        "--unsigned",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--at",
+        "2026-11-21T09:00:00",
+        "--overwrite",
     )
     assert forced.exit_code == 0 and snapshot(out) != before
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

@@ -33,18 +33,32 @@ def test_private_keys_are_0600_in_a_0700_folder(keystore: KeyStore) -> None:
 
 
 @pytest.mark.parametrize("profile, options", [("sm2", ["-vfyopt", DISTID]), ("ecdsa", [])])
-def test_openssl_verifies_the_signer_chain(keystore: KeyStore, profile: str,
-                                           options: list[str]) -> None:
+def test_openssl_verifies_the_signer_chain(
+    keystore: KeyStore, profile: str, options: list[str]
+) -> None:
     folder = keystore.folder
-    result = run(require_tool("openssl"), "verify", *options, "-CAfile",
-                 folder / f"{profile}/root.pem", folder / f"{profile}/issuer-1.pem")
+    result = run(
+        require_tool("openssl"),
+        "verify",
+        *options,
+        "-CAfile",
+        folder / f"{profile}/root.pem",
+        folder / f"{profile}/issuer-1.pem",
+    )
     assert result.returncode == 0 and ": OK" in result.stdout, result.stderr
 
 
 def test_openssl_rejects_a_chain_to_another_root(keystore: KeyStore, tmp_path: Path) -> None:
     other = KeyStore.init(tmp_path / "other", keystore.identity, KEYS_AT)
-    result = run("openssl", "verify", "-vfyopt", DISTID, "-CAfile",
-                 other.folder / "sm2/root.pem", keystore.folder / "sm2/issuer-1.pem")
+    result = run(
+        "openssl",
+        "verify",
+        "-vfyopt",
+        DISTID,
+        "-CAfile",
+        other.folder / "sm2/root.pem",
+        keystore.folder / "sm2/issuer-1.pem",
+    )
     assert result.returncode != 0
 
 
@@ -53,20 +67,58 @@ def test_sm2_keys_interoperate_with_openssl_both_ways(tmp_path: Path) -> None:
     (tmp_path / "key.pem").write_bytes(key.to_pem(b"s3cret"))
     (tmp_path / "msg").write_bytes(b"certificate")
     # OpenSSL signs with our (encrypted) key file; we verify.
-    signed = run("openssl", "pkeyutl", "-sign", "-rawin", "-digest", "sm3", "-inkey",
-                 tmp_path / "key.pem", "-passin", "pass:s3cret", "-in", tmp_path / "msg",
-                 "-out", tmp_path / "sig", "-pkeyopt", DISTID)
+    signed = run(
+        "openssl",
+        "pkeyutl",
+        "-sign",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-inkey",
+        tmp_path / "key.pem",
+        "-passin",
+        "pass:s3cret",
+        "-in",
+        tmp_path / "msg",
+        "-out",
+        tmp_path / "sig",
+        "-pkeyopt",
+        DISTID,
+    )
     assert signed.returncode == 0, signed.stderr
     assert sm2_verify(key.public, b"certificate", (tmp_path / "sig").read_bytes())
     assert not sm2_verify(key.public, b"certificatf", (tmp_path / "sig").read_bytes())
     # We sign; OpenSSL verifies with the public key it derives from our key file.
     (tmp_path / "sig2").write_bytes(key.sign(b"certificate"))
-    pub = run("openssl", "pkey", "-in", tmp_path / "key.pem", "-passin", "pass:s3cret",
-              "-pubout", "-out", tmp_path / "pub.pem")
+    pub = run(
+        "openssl",
+        "pkey",
+        "-in",
+        tmp_path / "key.pem",
+        "-passin",
+        "pass:s3cret",
+        "-pubout",
+        "-out",
+        tmp_path / "pub.pem",
+    )
     assert pub.returncode == 0
-    check = run("openssl", "pkeyutl", "-verify", "-rawin", "-digest", "sm3", "-pubin", "-inkey",
-                tmp_path / "pub.pem", "-in", tmp_path / "msg", "-sigfile", tmp_path / "sig2",
-                "-pkeyopt", DISTID)
+    check = run(
+        "openssl",
+        "pkeyutl",
+        "-verify",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-pubin",
+        "-inkey",
+        tmp_path / "pub.pem",
+        "-in",
+        tmp_path / "msg",
+        "-sigfile",
+        tmp_path / "sig2",
+        "-pkeyopt",
+        DISTID,
+    )
     assert "Signature Verified Successfully" in check.stdout, check.stderr
 
 
@@ -115,8 +167,18 @@ def test_rotation_adds_a_generation_and_keeps_the_old_one_trusted(tmp_path: Path
 def test_cli_keys_init_and_rotate(tmp_path: Path) -> None:
     runner = CliRunner()
     folder = tmp_path / "keys"
-    args = ["keys", "init", "--dir", str(folder), "--issuer-name", ISSUER["name"],
-            "--issuer-code", ISSUER["code"], "--at", "2026-01-01"]
+    args = [
+        "keys",
+        "init",
+        "--dir",
+        str(folder),
+        "--issuer-name",
+        ISSUER["name"],
+        "--issuer-code",
+        ISSUER["code"],
+        "--at",
+        "2026-01-01",
+    ]
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "trust.json" in first.output and "PRIVATE" not in first.output
