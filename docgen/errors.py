@@ -10,6 +10,7 @@ __all__ = [
     "FieldProblem",
     "OutputError",
     "RecordError",
+    "SigningError",
 ]
 
 
@@ -55,6 +56,10 @@ class RecordError(DocgenError):
     def about(self, record: str) -> RecordError:
         """The same problems, attributed to ``record``."""
         return RecordError([replace(p, record=record) for p in self.problems])
+
+
+class SigningError(DocgenError):
+    """A signature could not be made (e.g. the timestamp authority did not answer)."""
 
 
 class OutputError(DocgenError):

@@ -20,6 +20,7 @@ from pyhanko.sign import fields, signers, timestamps
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from ..errors import SigningError
 from ..layout import DocumentLayout, SlotItem
 from .keystore import Signer
 
@@ -69,6 +70,7 @@ def sign_pdf(
 
     Raises:
         ValueError: the layout has no seal slot, or the signer is not ECDSA.
+        SigningError: the timestamp authority failed.
     """
     slots = seal_slots(layout)
     if not slots:
@@ -102,5 +104,8 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD, on_page=page_index, box=rect),
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = pdf_signer.sign_pdf(writer)
+    try:
+        out = pdf_signer.sign_pdf(writer)
+    except timestamps.TimestampRequestError as exc:
+        raise SigningError(f"timestamp authority {tsa_url} failed: {exc}") from exc
     return bytes(out.getvalue())
