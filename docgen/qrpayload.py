@@ -4,9 +4,11 @@ Text in the QR: ``EC1:`` + base45( zlib( COSE_Sign1 ) ) — zlib only when it ma
 smaller (a zlib stream starts 0x78, a COSE_Sign1 0xD2, so the reader can tell). The COSE
 protected header carries the algorithm (ES256) and the signer's key id (SHA-256 of its
 certificate, first 8 bytes); the payload is a CBOR map with the integer labels of
-:class:`Claim`. A generic scanner sees only the opaque string; the ID number is masked.
-The alphabet of base45 is QR's alphanumeric mode, so the code stays small (version ≤ 10
-at error correction Q for the claims below).
+:class:`Claim`. A generic scanner sees only the opaque string; of the ID number only the
+first 6 and last 4 characters are carried. The issuer is not a claim: the key id names
+the signer, and the signer's certificate names the body (organizationIdentifier).
+The alphabet of base45 is QR's alphanumeric mode; typical payloads are 215-235
+characters, QR version 10-11 at error correction Q.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from cwt.exceptions import CWTError
 
 __all__ = [
     "ALG_ES256",
+    "KIND_CODES",
     "PREFIX",
     "Claim",
     "PayloadError",
     "QRClaims",
-    "mask_id",
+    "id_hint",
+    "masked",
     "pack",
     "payload_kid",
     "unpack",
@@ -52,15 +56,19 @@ _EPOCH = date(1970, 1, 1)
 class Claim(IntEnum):
     """CBOR labels of the payload claims."""
 
-    KIND = 1
+    KIND = 1  # a KIND_CODES value
     NUMBER = 2
-    ISSUER_CODE = 3
-    VERSION = 4
-    HOLDER = 5
-    ID_MASKED = 6
-    ISSUED = 7  # days since 1970-01-01
-    VALID_FROM = 8
-    VALID_TO = 9
+    VERSION = 3
+    HOLDER = 4
+    ID_HINT = 5  # first 6 + last 4 characters of the ID number
+    ISSUED = 6  # days since 1970-01-01
+    VALID_FROM = 7
+    VALID_TO = 8
+
+
+#: Certificate kinds by their code in the payload (stable: printed codes never change).
+KIND_CODES = {"rescuer": 1, "skill": 2, "safety-engineer": 3, "special-ops": 4, "safety-manager": 5}
+_KINDS_BY_CODE = {code: name for name, code in KIND_CODES.items()}
 
 
 class PayloadError(ValueError):
@@ -73,10 +81,9 @@ class QRClaims:
 
     kind: str
     number: str
-    issuer_code: str
     version: int
     holder: str
-    id_masked: str
+    id_hint: str
     issued: date
     valid_from: date | None = None
     valid_to: date | None = None
@@ -84,12 +91,11 @@ class QRClaims:
     def to_cbor(self) -> bytes:
         """The CBOR map of the claims (deterministic: integer keys in order)."""
         data: dict[int, Any] = {
-            Claim.KIND: self.kind,
+            Claim.KIND: KIND_CODES[self.kind],
             Claim.NUMBER: self.number,
-            Claim.ISSUER_CODE: self.issuer_code,
             Claim.VERSION: self.version,
             Claim.HOLDER: self.holder,
-            Claim.ID_MASKED: self.id_masked,
+            Claim.ID_HINT: self.id_hint,
             Claim.ISSUED: (self.issued - _EPOCH).days,
         }
         if self.valid_from is not None:
@@ -129,26 +135,36 @@ class QRClaims:
         version = raw.get(int(Claim.VERSION))
         if not isinstance(version, int) or isinstance(version, bool):
             raise PayloadError("claim version missing or not an integer")
+        kind = _KINDS_BY_CODE.get(raw.get(int(Claim.KIND)))  # type: ignore[arg-type]
+        if kind is None:
+            raise PayloadError(f"unknown kind code {raw.get(int(Claim.KIND))!r}")
         issued = day(Claim.ISSUED)
         assert issued is not None
         return cls(
-            kind=text(Claim.KIND),
+            kind=kind,
             number=text(Claim.NUMBER),
-            issuer_code=text(Claim.ISSUER_CODE),
             version=version,
             holder=text(Claim.HOLDER),
-            id_masked=text(Claim.ID_MASKED),
+            id_hint=text(Claim.ID_HINT),
             issued=issued,
             valid_from=day(Claim.VALID_FROM, required=False),
             valid_to=day(Claim.VALID_TO, required=False),
         )
 
 
-def mask_id(number: str) -> str:
-    """An ID number with all but the first 6 and last 4 characters replaced by ``*``."""
-    if len(number) <= 10:
-        return number[:2] + "*" * max(0, len(number) - 4) + number[-2:]
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+def id_hint(number: str) -> str:
+    """What the payload keeps of an ID number: its first 6 and last 4 characters."""
+    return number[:6] + number[-4:] if len(number) > 10 else number[:2] + number[-2:]
+
+
+def masked(number_or_hint: str, length: int = 18) -> str:
+    """How a hint is shown: ``110105********1017`` (hidden characters as ``*``)."""
+    head, tail = (
+        (number_or_hint[:6], number_or_hint[-4:])
+        if len(number_or_hint) >= 10
+        else (number_or_hint[:2], number_or_hint[-2:])
+    )
+    return head + "*" * max(0, length - len(head) - len(tail)) + tail
 
 
 def pack(cose: bytes) -> str:

@@ -29,6 +29,10 @@ __all__ = ["SIGNATURE_FIELD", "seal_slots", "sign_pdf"]
 #: Name of the signature field our PDFs carry.
 SIGNATURE_FIELD = "Seal"
 _MM = 72 / 25.4
+# CMS size: ECDSA signature + signer and root certificates ≈ 2.5 KB; a timestamp token with
+# its TSA chain adds ≈ 4-6 KB. Too small a reservation makes pyHanko fail loudly.
+_RESERVED = 8192
+_RESERVED_WITH_TSA = 24576
 
 
 def seal_slots(layout: DocumentLayout) -> list[tuple[int, SlotItem]]:
@@ -104,8 +108,10 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD, on_page=page_index, box=rect),
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    # Reserving the space up front spares pyHanko a dry-run signature to measure it.
+    reserved = _RESERVED_WITH_TSA if tsa_url else _RESERVED
     try:
-        out = pdf_signer.sign_pdf(writer)
+        out = pdf_signer.sign_pdf(writer, bytes_reserved=reserved)
     except timestamps.TimestampRequestError as exc:
         raise SigningError(f"timestamp authority {tsa_url} failed: {exc}") from exc
     return bytes(out.getvalue())

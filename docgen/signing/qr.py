@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cwt import COSE, COSEKey
 
-from ..qrpayload import ALG_ES256, QRClaims, mask_id, pack
+from ..qrpayload import ALG_ES256, QRClaims, id_hint, pack
 from ..validation import Certificate
 from .keystore import Signer
 
@@ -22,10 +22,9 @@ def claims_for(cert: Certificate) -> QRClaims:
     return QRClaims(
         kind=cert.kind.name,
         number=cert.number,
-        issuer_code=str(values["issuer_code"]),
         version=cert.version,
         holder=str(values["name"]),
-        id_masked=mask_id(str(values["id_number"])),
+        id_hint=id_hint(str(values["id_number"])),
         issued=values["issue_date"],
         valid_from=values.get("valid_from"),
         valid_to=values.get("valid_to"),
