@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from docgen.clock import parse_at
 from docgen.kinds import KIND_NAMES, load_kind
 from docgen.layout import build_layout
-from docgen.ofd import write_ofd
+from docgen.ofd.writer import write_ofd
 from docgen.pdf import render_pdf
 from docgen.samples import sample_record
 from docgen.signing.keystore import IssuerIdentity, KeyStore

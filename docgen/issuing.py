@@ -17,7 +17,7 @@ from .atomic import write_atomically
 from .errors import FieldProblem, OutputError, RecordError
 from .kinds import KIND_NAMES, load_kind
 from .layout import DocumentLayout, build_layout
-from .ofd import write_ofd
+from .ofd.writer import write_ofd
 from .pdf import render_pdf
 from .signing.sealer import Sealer
 from .validation import Certificate, validate_record

@@ -11,8 +11,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from lxml import etree
 
-from docgen.ofd import OFD_NS, read_package
-from docgen.ofd.writer import DOC_ROOT
+from docgen.ofd import DOC_ROOT, OFD_NS, read_package
 
 from .conftest import SCHEMAS, Issued
 

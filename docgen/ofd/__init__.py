@@ -1,6 +1,6 @@
-"""OFD (GB/T 33190) package model and writer."""
+"""OFD (GB/T 33190): the package model (shared with the verifier) and, in ``writer``, the
+writer. Importing this package does not load the renderer."""
 
-from .package import OFD_NS, read_package
-from .writer import build_parts, write_ofd
+from .package import DOC_ROOT, OFD_NS, read_package
 
-__all__ = ["OFD_NS", "build_parts", "read_package", "write_ofd"]
+__all__ = ["DOC_ROOT", "OFD_NS", "read_package"]

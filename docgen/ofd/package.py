@@ -13,12 +13,14 @@ from datetime import datetime
 
 from lxml import etree
 
-__all__ = ["OFD_NS", "ROOT_FILE", "ofd", "read_package", "serialize", "write_package"]
+__all__ = ["DOC_ROOT", "OFD_NS", "ROOT_FILE", "ofd", "read_package", "serialize", "write_package"]
 
 #: The OFD namespace; every element of every part lives in it.
 OFD_NS = "http://www.ofdspec.org/2016"
 #: The entry point of every OFD package.
 ROOT_FILE = "OFD.xml"
+#: Where the single document of our packages lives.
+DOC_ROOT = "Doc_0/Document.xml"
 _NSMAP = {"ofd": OFD_NS}
 _FILE_MODE = 0o644 << 16
 

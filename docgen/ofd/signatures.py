@@ -16,8 +16,7 @@ from lxml import etree
 
 from .. import __version__
 from ..gm import OID_SM3, sm3
-from .package import ofd, serialize
-from .writer import DOC_ROOT
+from .package import DOC_ROOT, ofd, serialize
 
 __all__ = [
     "CHECK_METHODS",

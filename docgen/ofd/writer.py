@@ -17,12 +17,10 @@ from lxml import etree
 from .. import __version__
 from ..fonts import Face
 from ..layout import Box, DocumentLayout, ImageItem, PageLayout, PathItem, TextItem
-from .package import ROOT_FILE, ofd, serialize, write_package
+from .package import DOC_ROOT, ROOT_FILE, ofd, serialize, write_package
 
 __all__ = ["DOC_ROOT", "build_parts", "write_ofd"]
 
-#: Where the single document of our packages lives.
-DOC_ROOT = "Doc_0/Document.xml"
 _RES_DIR = "Res"
 _DOCID_NAMESPACE = uuid.UUID("6f1b7c2e-7d0e-4c58-9a55-1d2b3c4d5e6f")
 
