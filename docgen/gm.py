@@ -13,6 +13,11 @@ bindings on PyPI, and verification is the hot path (every QR scan, every OFD che
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import gmssl_pyx
 from asn1crypto import keys
 from cryptography.hazmat.primitives import hashes
@@ -78,11 +83,27 @@ def sm2_public_point(info: keys.PublicKeyInfo) -> bytes:
     return point[1:]
 
 
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """GmSSL prints C-level traces to file descriptor 2 when a signature does not verify;
+    a failed verification is an ordinary answer here, not an error to print."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def sm2_verify(
     point: bytes, message: bytes, signature: bytes, signer_id: bytes = SM2_DEFAULT_ID
 ) -> bool:
     """Whether ``signature`` (DER) is a valid SM3withSM2 signature of ``message``."""
     try:
-        return bool(gmssl_pyx.sm2_verify(point, message, signature, signer_id))
+        with _quiet_stderr():
+            return bool(gmssl_pyx.sm2_verify(point, message, signature, signer_id))
     except (gmssl_pyx.InvalidValueError, gmssl_pyx.GmsslInnerError, ValueError):
         return False

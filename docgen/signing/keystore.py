@@ -138,19 +138,38 @@ class KeyStore:
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
         org = identity.name
-        root = Subject("根证书", org, identity.code)
+        sm2_root_name = Subject("根证书 SM2", org, identity.code)
+        ec_root_name = Subject("根证书 ECDSA", org, identity.code)
         maker = Subject("制章者", org, identity.code)
         sm2_root, sm2_maker = SM2PrivateKey.generate(), SM2PrivateKey.generate()
         ec_root = ec.generate_private_key(ec.SECP256R1())
         public = {
             folder / "sm2/root.pem": _pem(
-                sm2_certificate(root, sm2_root, root, sm2_root, CertRole(True, 1), at, _ROOT_DAYS)
+                sm2_certificate(
+                    sm2_root_name,
+                    sm2_root,
+                    sm2_root_name,
+                    sm2_root,
+                    CertRole(True, 1),
+                    at,
+                    _ROOT_DAYS,
+                )
             ),
             folder / "sm2/sealmaker.pem": _pem(
-                sm2_certificate(maker, sm2_maker, root, sm2_root, CertRole(False), at, _ROOT_DAYS)
+                sm2_certificate(
+                    maker, sm2_maker, sm2_root_name, sm2_root, CertRole(False), at, _ROOT_DAYS
+                )
             ),
             folder / "ecdsa/root.pem": _pem(
-                ecdsa_certificate(root, ec_root, root, ec_root, CertRole(True, 1), at, _ROOT_DAYS)
+                ecdsa_certificate(
+                    ec_root_name,
+                    ec_root,
+                    ec_root_name,
+                    ec_root,
+                    CertRole(True, 1),
+                    at,
+                    _ROOT_DAYS,
+                )
             ),
         }
         private = {
@@ -209,17 +228,18 @@ class KeyStore:
     def _add_generation(self, at: datetime) -> None:
         n = len(self.index["generations"]) + 1
         identity = self.identity
-        root = Subject("根证书", identity.name, identity.code)
+        sm2_root_name = Subject("根证书 SM2", identity.name, identity.code)
+        ec_root_name = Subject("根证书 ECDSA", identity.name, identity.code)
         signer = Subject(f"签发证书 {n}", identity.name, identity.code)
         sm2_key = SM2PrivateKey.generate()
         ec_key = ec.generate_private_key(ec.SECP256R1())
         sm2_root = self._sm2_key("sm2/root.key")
         ec_root = self._ecdsa_key("ecdsa/root.key")
         sm2_cert = sm2_certificate(
-            signer, sm2_key, root, sm2_root, CertRole(False), at, _SIGNER_DAYS
+            signer, sm2_key, sm2_root_name, sm2_root, CertRole(False), at, _SIGNER_DAYS
         )
         ec_cert = ecdsa_certificate(
-            signer, ec_key, root, ec_root, CertRole(False), at, _SIGNER_DAYS
+            signer, ec_key, ec_root_name, ec_root, CertRole(False), at, _SIGNER_DAYS
         )
         picture = draw_seal(identity.name, identity.seal_title)
         seal = make_seal(

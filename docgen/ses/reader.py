@@ -1,0 +1,105 @@
+"""Read seal signatures of either version (GB/T 38540 v4, GM/T 0031 v1) leniently.
+
+What a verifier needs from ``SignedValue.dat``: the exact to-be-signed bytes as they are in
+the file (never re-encoded), the data hash, the signer certificate, the algorithm and the
+signature. The versions are told apart by shape: v4's ``SES_Signature`` has the signer
+certificate and algorithm after ``toSign``; v1 keeps them inside ``TBS_Sign``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asn1crypto import algos, core
+
+__all__ = ["SealSignature", "parse_seal_signature", "signature_to_der"]
+
+
+class _Items(core.SequenceOf):
+    _child_spec = core.Any
+
+
+@dataclass(frozen=True)
+class SealSignature:
+    """The parts of a seal signature a verifier checks."""
+
+    version: int
+    tbs: bytes  # DER of TBS_Sign exactly as in the file
+    seal: bytes  # DER of the embedded SESeal
+    time: str
+    data_hash: bytes
+    property_info: str
+    signer_cert: bytes
+    algorithm: str
+    signature: bytes  # DER SEQUENCE { r, s }
+
+
+def _items(data: bytes, what: str) -> list[core.Any]:
+    try:
+        parsed = _Items.load(data, strict=False)
+        return list(parsed)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{what} is not a DER SEQUENCE ({exc})") from exc
+
+
+def _bits(value: core.Any) -> bytes:
+    """Octets of a BIT STRING (or, leniently, an OCTET STRING)."""
+    raw = value.parse()
+    if isinstance(raw, core.OctetString):
+        return bytes(raw.native)
+    return bytes(core.OctetBitString.load(value.dump()).native)
+
+
+def _text(value: core.Any) -> str:
+    raw = value.parse()
+    native = raw.native
+    if isinstance(native, bytes):
+        return native.decode("utf-8", "replace")
+    return str(native)
+
+
+def signature_to_der(signature: bytes) -> bytes:
+    """An SM2/ECDSA signature as DER; raw 64-byte r ‖ s values are converted."""
+    if len(signature) == 64 and signature[:1] != b"\x30":
+        return bytes(algos.DSASignature.from_p1363(signature).dump())
+    return signature
+
+
+def parse_seal_signature(data: bytes) -> SealSignature:
+    """Parse ``SignedValue.dat`` of a seal signature, v4 or v1.
+
+    Raises:
+        ValueError: not a seal signature of either version (the message says why).
+    """
+    outer = _items(data, "SES_Signature")
+    if len(outer) < 2:
+        raise ValueError("SES_Signature has too few fields")
+    tbs_any = outer[0]
+    tbs = _items(tbs_any.dump(), "TBS_Sign")
+    if len(tbs) < 5:
+        raise ValueError("TBS_Sign has too few fields")
+    version = int(tbs[0].parse(spec=core.Integer).native)
+    try:
+        if len(outer) >= 4:  # v4: toSign, cert, signatureAlgID, signature [, timeStamp]
+            cert = bytes(outer[1].parse(spec=core.OctetString).native)
+            algorithm = outer[2].parse(spec=core.ObjectIdentifier).dotted
+            signature = _bits(outer[3])
+        elif len(tbs) >= 7:  # v1: toSign{..., cert, signatureAlgorithm}, signature
+            cert = bytes(tbs[5].parse(spec=core.OctetString).native)
+            algorithm = tbs[6].parse(spec=core.ObjectIdentifier).dotted
+            signature = _bits(outer[1])
+        else:
+            raise ValueError("neither the v4 nor the v1 layout")
+        return SealSignature(
+            version=version,
+            tbs=bytes(tbs_any.dump()),
+            seal=bytes(tbs[1].dump()),
+            time=_text(tbs[2]),
+            data_hash=_bits(tbs[3]),
+            property_info=_text(tbs[4]),
+            signer_cert=cert,
+            algorithm=algorithm,
+            signature=signature_to_der(signature),
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed seal signature ({exc})") from exc

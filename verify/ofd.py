@@ -1,0 +1,386 @@
+"""Verify an OFD file: structure, every signature (seal v4/v1, CMS, bare SM2), trust.
+
+Lenient about how real files are written (element order, relative or absolute locations,
+``CheckMethod`` as a name or an OID, numeric ``xs:ID``s, missing ``Type``); strict about what
+is signed: every reference digest is recomputed over the raw bytes in the package.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import posixpath
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+from PIL import Image, UnidentifiedImageError
+
+from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify, sm3
+from docgen.ofd.package import ROOT_FILE, read_package
+from docgen.ofd.signatures import digest
+from docgen.ses.reader import parse_seal_signature, signature_to_der
+
+from .cms import is_cms, verify_cms
+from .qrscan import ScanResult, scan_image
+from .report import Outcome, Report, SignatureInfo
+from .trust import TrustList, describe
+
+__all__ = ["OfdFacts", "check_ofd"]
+
+_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
+_DEFAULT_CHECK_METHOD = "MD5"  # the XSD's default when CheckMethod is absent
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
+
+
+@dataclass
+class OfdFacts:
+    """What the OFD says, for the consistency step."""
+
+    metadata: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    qr: ScanResult | None = None
+
+
+def _xml(data: bytes) -> etree._Element:
+    root = etree.fromstring(data, _PARSER)
+    if root is None:
+        raise ValueError("not XML")
+    return root
+
+
+def _resolve(loc: str, base_dir: str) -> str:
+    """A package path for ``loc``: absolute from the root, else relative to ``base_dir``."""
+    loc = loc.strip()
+    if loc.startswith("/"):
+        return posixpath.normpath(loc.lstrip("/"))
+    return posixpath.normpath(posixpath.join(base_dir, loc))
+
+
+def _find(root: etree._Element, path: str) -> etree._Element | None:
+    return root.find(path.replace("ofd:", "{*}"))
+
+
+def _text(root: etree._Element, path: str) -> str | None:
+    element = _find(root, path)
+    return element.text.strip() if element is not None and element.text else None
+
+
+def _structure(parts: dict[str, bytes], report: Report, facts: OfdFacts) -> etree._Element:
+    ofd_root = _xml(parts[ROOT_FILE])
+    body = _find(ofd_root, "ofd:DocBody")
+    doc_loc = _text(body, "ofd:DocRoot") if body is not None else None
+    if doc_loc is None:
+        raise ValueError("OFD.xml has no DocBody/DocRoot")
+    doc_path = _resolve(doc_loc, "")
+    if doc_path not in parts:
+        raise ValueError(f"DocRoot {doc_loc} is not in the package")
+    for custom in ofd_root.iter("{*}CustomData"):
+        facts.metadata[custom.get("Name", "")] = (custom.text or "").strip()
+    doc_dir = posixpath.dirname(doc_path)
+    document = _xml(parts[doc_path])
+    missing: list[str] = []
+    texts: list[str] = []
+    pages = list(document.iter("{*}Page"))
+    for page in pages:
+        path = _resolve(page.get("BaseLoc", ""), doc_dir)
+        if path not in parts:
+            missing.append(path)
+            continue
+        texts += [t.text or "" for t in _xml(parts[path]).iter("{*}TextCode")]
+    for res in list(document.iter("{*}PublicRes")) + list(document.iter("{*}DocumentRes")):
+        res_path = _resolve(res.text or "", doc_dir)
+        if res_path not in parts:
+            missing.append(res_path)
+            continue
+        res_root = _xml(parts[res_path])
+        base = _resolve(res_root.get("BaseLoc", ""), posixpath.dirname(res_path))
+        for loc in list(res_root.iter("{*}FontFile")) + list(res_root.iter("{*}MediaFile")):
+            if _resolve(loc.text or "", base) not in parts:
+                missing.append(_resolve(loc.text or "", base))
+    facts.text = "".join(texts)
+    if missing:
+        report.add(
+            "format",
+            "ofd.parts",
+            Outcome.FAIL,
+            f"referenced parts missing from the package: {', '.join(sorted(missing))}",
+        )
+    else:
+        report.add(
+            "format",
+            "ofd.parts",
+            Outcome.PASS,
+            f"{len(pages)} page(s); every referenced part is present",
+        )
+    return ofd_root
+
+
+def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
+    best: ScanResult | None = None
+    for path, data in parts.items():
+        if not path.lower().endswith(_IMAGE_SUFFIXES):
+            continue
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (UnidentifiedImageError, OSError, ValueError):
+            continue
+        if min(image.size) < 21:  # no QR code is smaller than 21 modules
+            continue
+        result = scan_image(image)
+        if result.found:
+            return result
+        best = best or result
+    return best
+
+
+def _signing_time(text: str) -> datetime | None:
+    for fmt in ("%Y%m%d%H%M%SZ", "%Y-%m-%d %H:%M:%S%z"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _SignatureChecker:
+    def __init__(self, parts: dict[str, bytes], report: Report, trust: TrustList) -> None:
+        self.parts = parts
+        self.report = report
+        self.trust = trust
+
+    def check(self, n: int, path: str, declared_type: str) -> None:
+        label = f"signature {n + 1}"
+        report = self.report
+        if path not in self.parts:
+            report.add("format", f"{label}.file", Outcome.FAIL, f"{path} is missing")
+            return
+        sig_root = _xml(self.parts[path])
+        sig_dir = posixpath.dirname(path)
+        refs = _find(sig_root, "ofd:SignedInfo/ofd:References")
+        value_loc = _text(sig_root, "ofd:SignedValue")
+        if refs is None or value_loc is None:
+            report.add(
+                "signature",
+                f"{label}.structure",
+                Outcome.FAIL,
+                "Signature.xml lacks References or SignedValue",
+            )
+            return
+        self.references(label, refs, path, sig_dir)
+        value_path = _resolve(value_loc, sig_dir)
+        if value_path not in self.parts:
+            report.add("format", f"{label}.value", Outcome.FAIL, f"{value_path} is missing")
+            return
+        value = self.parts[value_path]
+        signed = self.parts[path]
+        if is_cms(value):
+            self.cms(label, value, signed)
+        elif _is_bare_signature(value):
+            self.bare(label, value, signed)
+        else:
+            self.seal(label, value, signed, path, declared_type)
+
+    def references(self, label: str, refs: etree._Element, sig_path: str, sig_dir: str) -> None:
+        method = refs.get("CheckMethod") or _DEFAULT_CHECK_METHOD
+        wrong, missing, checked = [], [], 0
+        for ref in refs.iter("{*}Reference"):
+            target = _resolve(ref.get("FileRef", ""), "")
+            if target not in self.parts:
+                target = _resolve(ref.get("FileRef", ""), sig_dir)
+            if target not in self.parts:
+                missing.append(target)
+                continue
+            expected = base64.b64decode(
+                (_text(ref, "ofd:CheckValue") or "").encode(), validate=False
+            )
+            try:
+                actual = digest(method, self.parts[target])
+            except ValueError:
+                self.report.add(
+                    "signature",
+                    f"{label}.digests",
+                    Outcome.CANNOT,
+                    f"unsupported digest method {method!r}: the reference digests "
+                    "cannot be checked",
+                )
+                return
+            checked += 1
+            if actual != expected:
+                wrong.append(target)
+        if missing or wrong:
+            problems = []
+            if wrong:
+                problems.append(f"{len(wrong)} digest(s) wrong: {', '.join(wrong)}")
+            if missing:
+                problems.append(f"{len(missing)} referenced file(s) missing: {', '.join(missing)}")
+            self.report.add(
+                "signature",
+                f"{label}.digests",
+                Outcome.FAIL,
+                "; ".join(problems) + " — changed after signing",
+            )
+        else:
+            self.report.add(
+                "signature",
+                f"{label}.digests",
+                Outcome.PASS,
+                f"all {checked} reference digests ({method}) match the raw bytes",
+            )
+
+    def trust_check(self, label: str, cert: bytes, when: datetime | None) -> bool:
+        trusted, why = self.trust.chain(cert, when)
+        self.report.add(
+            "signature",
+            f"{label}.trust",
+            Outcome.PASS if trusted else Outcome.FAIL,
+            why,
+            evidence=trusted,
+        )
+        return trusted
+
+    def seal(self, label: str, value: bytes, signed: bytes, path: str, declared: str) -> None:
+        try:
+            ses = parse_seal_signature(value)
+        except ValueError as exc:
+            self.report.add(
+                "signature",
+                f"{label}.value",
+                Outcome.FAIL,
+                f"SignedValue is not a readable seal signature ({exc})",
+            )
+            return
+        kind = f"OFD {declared.lower()} (SES v{ses.version})"
+        hash_ok = ses.data_hash == sm3(signed)
+        self.report.add(
+            "signature",
+            f"{label}.data_hash",
+            Outcome.PASS if hash_ok else Outcome.FAIL,
+            "dataHash is SM3 of Signature.xml"
+            if hash_ok
+            else "dataHash differs from SM3 of Signature.xml",
+        )
+        if ses.algorithm != OID_SM3_WITH_SM2:
+            self.report.add(
+                "signature",
+                f"{label}.value",
+                Outcome.CANNOT,
+                f"unsupported signature algorithm {ses.algorithm}",
+            )
+            return
+        try:
+            from asn1crypto import x509 as a509
+
+            point = sm2_public_point(a509.Certificate.load(ses.signer_cert).public_key)
+            intact = sm2_verify(point, ses.tbs, ses.signature)
+        except ValueError as exc:
+            self.report.add(
+                "signature", f"{label}.value", Outcome.FAIL, f"signer certificate unusable ({exc})"
+            )
+            return
+        self.report.add(
+            "signature",
+            f"{label}.value",
+            Outcome.PASS if intact else Outcome.FAIL,
+            f"SM2 signature over TBS_Sign {'verifies' if intact else 'does not verify'}"
+            f" (signer {describe(ses.signer_cert)})",
+        )
+        when = _signing_time(ses.time)
+        trusted = self.trust_check(label, ses.signer_cert, when) if intact else None
+        self.report.signatures.append(
+            SignatureInfo(
+                kind,
+                describe(ses.signer_cert),
+                intact and hash_ok,
+                trusted,
+                when.isoformat() if when else ses.time,
+            )
+        )
+
+    def cms(self, label: str, value: bytes, signed: bytes) -> None:
+        result = verify_cms(value, signed)
+        self.report.add(
+            "signature",
+            f"{label}.value",
+            Outcome.PASS if result.intact else Outcome.FAIL,
+            f"CMS {result.detail}",
+        )
+        trusted = None
+        signer = describe(result.signer_cert) if result.signer_cert else "unknown"
+        if result.intact and result.signer_cert:
+            trusted = self.trust_check(label, result.signer_cert, None)
+        self.report.signatures.append(
+            SignatureInfo("OFD sign (CMS)", signer, result.intact, trusted)
+        )
+
+    def bare(self, label: str, value: bytes, signed: bytes) -> None:
+        signature = signature_to_der(value)
+        for signer, point in self.trust.sm2_signer_points():
+            if sm2_verify(point, signed, signature):
+                self.report.add(
+                    "signature",
+                    f"{label}.value",
+                    Outcome.PASS,
+                    f"bare SM2 signature verifies with trusted signer "
+                    f"{signer.issuer_name} (generation {signer.generation})",
+                    evidence=True,
+                )
+                self.report.signatures.append(
+                    SignatureInfo("OFD sign (bare SM2)", signer.issuer_name, True, True)
+                )
+                return
+        self.report.add(
+            "signature",
+            f"{label}.value",
+            Outcome.CANNOT,
+            "cannot verify: unknown signer (a bare SM2 signature carries no "
+            "certificate, and no trusted key verifies it)",
+        )
+        self.report.signatures.append(SignatureInfo("OFD sign (bare SM2)", "unknown", None, None))
+
+
+def _is_bare_signature(value: bytes) -> bool:
+    from asn1crypto import algos
+
+    try:
+        parsed = algos.DSASignature.load(value, strict=True)
+        parsed.native  # noqa: B018 - force parsing
+    except (ValueError, TypeError):
+        return len(value) == 64
+    return True
+
+
+def check_ofd(data: bytes, report: Report, trust: TrustList) -> OfdFacts:
+    """Run steps 1-3 on an OFD file; returns what the consistency step needs."""
+    report.format = "ofd"
+    facts = OfdFacts()
+    try:
+        parts = read_package(data)
+        ofd_root = _structure(parts, report, facts)
+    except (ValueError, KeyError, etree.XMLSyntaxError) as exc:
+        report.unreadable = f"not a readable OFD file: {exc}"
+        return facts
+    report.add("format", "ofd.package", Outcome.PASS, f"OFD package with {len(parts)} parts")
+    facts.qr = _scan_images(parts)
+    body = _find(ofd_root, "ofd:DocBody")
+    signatures_loc = _text(body, "ofd:Signatures") if body is not None else None
+    if signatures_loc is None:
+        report.add("signature", "ofd.signatures", Outcome.INFO, "no signatures")
+        return facts
+    signatures_path = _resolve(signatures_loc, "")
+    if signatures_path not in parts:
+        report.add("format", "ofd.signatures", Outcome.FAIL, f"{signatures_path} is missing")
+        return facts
+    entries = list(_xml(parts[signatures_path]).iter("{*}Signature"))
+    if not entries:
+        report.add("signature", "ofd.signatures", Outcome.INFO, "no signatures")
+    checker = _SignatureChecker(parts, report, trust)
+    for n, entry in enumerate(entries):
+        path = _resolve(entry.get("BaseLoc", ""), posixpath.dirname(signatures_path))
+        checker.check(n, path, entry.get("Type") or "Seal")
+    return facts

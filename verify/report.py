@@ -1,0 +1,173 @@
+"""The verification report: named checks, the signed data, a verdict decided in one place.
+
+Steps (the order a person reads them in):
+  1. ``format``      — the file or image can be read; every referenced part is present
+  2. ``qr``          — a QR code is found and decoded; its signature and key are trusted
+  3. ``signature``   — file signatures: digests, signature values, signer chains, changes
+  4. ``consistency`` — the QR's claims agree with the file's metadata and printed text
+  5. ``validity``    — the certificate is in force at the given time
+(``registry`` and ``annotation`` checks will join when those exist.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["STEPS", "Check", "Outcome", "Report", "SignatureInfo", "Verdict"]
+
+STEPS = ("format", "qr", "signature", "consistency", "validity")
+
+
+class Verdict(StrEnum):
+    """The answer to "is this authentic?"."""
+
+    AUTHENTIC = "authentic"
+    NOT_AUTHENTIC = "not_authentic"
+    CANNOT_VERIFY = "cannot_verify"
+
+
+class Outcome(StrEnum):
+    """How one check came out."""
+
+    PASS = "pass"
+    FAIL = "fail"  # evidence against authenticity (or validity, in step 5)
+    CANNOT = "cannot"  # could not be decided (unsupported, unknown signer, ...)
+    INFO = "info"  # something to know, neither for nor against
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: its step, outcome and a sentence saying why."""
+
+    step: str
+    name: str
+    outcome: Outcome
+    detail: str
+    evidence: bool = False  # a pass that vouches for authenticity (trusted signature)
+
+    @property
+    def ok(self) -> bool | None:
+        """True for a pass, False for a failure, None when undecided or informational."""
+        return {Outcome.PASS: True, Outcome.FAIL: False}.get(self.outcome)
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """One signature of a file, as found."""
+
+    kind: str  # e.g. "OFD seal (SES v4)", "OFD sign (CMS)", "PDF (PAdES)"
+    signer: str
+    intact: bool | None
+    trusted: bool | None
+    signed_at: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """Everything the verifier found about one input."""
+
+    source: str
+    format: str = "unknown"
+    checks: list[Check] = field(default_factory=list)
+    certificate: dict[str, Any] | None = None
+    qr_text: list[str] = field(default_factory=list)
+    signatures: list[SignatureInfo] = field(default_factory=list)
+    decoder: str | None = None
+    unreadable: str | None = None
+
+    def add(
+        self, step: str, name: str, outcome: Outcome, detail: str, evidence: bool = False
+    ) -> Check:
+        """Record a check and return it."""
+        check = Check(step, name, outcome, detail, evidence)
+        self.checks.append(check)
+        return check
+
+    @property
+    def verdict(self) -> Verdict:
+        """Authentic only with trusted evidence and no failure in steps 1-4."""
+        if self.unreadable is not None:
+            return Verdict.CANNOT_VERIFY
+        checks = [c for c in self.checks if c.step != "validity"]
+        if any(c.outcome is Outcome.FAIL for c in checks):
+            return Verdict.NOT_AUTHENTIC
+        if any(c.evidence and c.outcome is Outcome.PASS for c in checks):
+            return Verdict.AUTHENTIC
+        if any(c.outcome is Outcome.CANNOT for c in checks):
+            return Verdict.CANNOT_VERIFY
+        return Verdict.NOT_AUTHENTIC
+
+    @property
+    def valid(self) -> bool | None:
+        """Whether the certificate is in force at the checked time (None: not known)."""
+        validity = [c for c in self.checks if c.step == "validity" and c.ok is not None]
+        if not validity:
+            return None
+        return all(c.ok for c in validity)
+
+    @property
+    def failed_steps(self) -> list[str]:
+        """Steps with a failing check, in step order."""
+        failed = {c.step for c in self.checks if c.outcome is Outcome.FAIL}
+        return [s for s in STEPS if s in failed]
+
+    @property
+    def exit_code(self) -> int:
+        """0 authentic and valid; 1 not authentic or not valid; 2 could not be checked."""
+        verdict = self.verdict
+        if verdict is Verdict.CANNOT_VERIFY:
+            return 2
+        if verdict is Verdict.AUTHENTIC and self.valid is not False:
+            return 0
+        return 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (for ``--json``)."""
+        return {
+            "source": self.source,
+            "format": self.format,
+            "verdict": self.verdict.value,
+            "valid": self.valid,
+            "failed_steps": self.failed_steps,
+            "checks": [
+                {
+                    "step": c.step,
+                    "name": c.name,
+                    "ok": c.ok,
+                    "outcome": c.outcome.value,
+                    "detail": c.detail,
+                }
+                for c in self.checks
+            ],
+            "certificate": self.certificate,
+            "qr_text": self.qr_text,
+            "qr_decoder": self.decoder,
+            "signatures": [asdict(s) for s in self.signatures],
+            "unreadable": self.unreadable,
+        }
+
+    def to_text(self) -> str:
+        """The report for a person: verdict first, then each step's checks."""
+        marks = {Outcome.PASS: "✓", Outcome.FAIL: "✗", Outcome.CANNOT: "?", Outcome.INFO: "·"}
+        verdict = {
+            Verdict.AUTHENTIC: "AUTHENTIC",
+            Verdict.NOT_AUTHENTIC: "NOT AUTHENTIC",
+            Verdict.CANNOT_VERIFY: "CANNOT VERIFY",
+        }[self.verdict]
+        lines = [f"{self.source}: {verdict}"]
+        if self.verdict is Verdict.AUTHENTIC and self.valid is False:
+            lines[0] += " — but NOT VALID at the checked time"
+        if self.unreadable:
+            lines.append(f"  {self.unreadable}")
+        for step in STEPS:
+            checks = [c for c in self.checks if c.step == step]
+            if checks:
+                lines.append(f"  {step}")
+                lines += [f"    {marks[c.outcome]} {c.name}: {c.detail}" for c in checks]
+        if self.certificate:
+            lines.append("  signed data (compare with what is printed)")
+            lines += [f"    {k}: {v}" for k, v in self.certificate.items()]
+        return "\n".join(lines)
