@@ -39,7 +39,10 @@ demo: deps $(VENV)/.installed
 	    $(VENV)/bin/docgen keys init --dir $(OUT)/keys/$$k --issuer-from $(OUT)/$$k.json \
 	      --at $(KEYS_AT) >/dev/null; } && \
 	  $(VENV)/bin/docgen issue --kind $$k --data $(OUT)/$$k.json --out $(OUT) --at $(AT) \
-	    --keys $(OUT)/keys/$$k --overwrite | sed "s/^/$$k: /" || exit 1; \
+	    --keys $(OUT)/keys/$$k --overwrite > $(OUT)/$$k.issued || exit 1; \
+	  sed "s/^/$$k: /" $(OUT)/$$k.issued; \
+	  $(VENV)/bin/docgen verify $$(cat $(OUT)/$$k.issued) --trust $(OUT)/keys/$$k/trust.json \
+	    --at $(AT) | grep -E "^[^ ].*: " | sed "s/^/  verified /" || exit 1; \
 	done
 	@echo "sample records and sealed certificates are in $(OUT)/; trust lists in $(OUT)/keys/*/trust.json"
 

@@ -1,0 +1,253 @@
+"""Verify a file or an image: the five steps, assembled into one :class:`Report`."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked, payload_kid, unpack
+from docgen.qrpayload import verify_payload as verify_qr
+
+from .ofd import check_ofd
+from .pdf import check_pdf
+from .qrscan import ScanResult, scan_image
+from .report import Outcome, Report
+from .trust import TrustList
+
+__all__ = ["verify_bytes", "verify_path"]
+
+_PNG = b"\x89PNG"
+_JPEG = b"\xff\xd8"
+# The file metadata names (OFD CustomData, PDF Info key) of what the QR claims.
+_NUMBER_KEYS = ("证照编号", "LicenceNumber")
+_HOLDER_KEYS = ("持证主体", "Holder")
+
+
+def _sniff(data: bytes) -> str | None:
+    if data[:2] == b"PK":
+        return "ofd"
+    if data[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
+        return "pdf"
+    if data[:4] == _PNG or data[:2] == _JPEG:
+        return "image"
+    return None
+
+
+def _claims_dict(claims: QRClaims, issuer: str, generation: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": claims.kind,
+        "number": claims.number,
+        "version": claims.version,
+        "holder": claims.holder,
+        "id_number": masked(claims.id_hint),
+        "issued": claims.issued.isoformat(),
+        "valid_from": claims.valid_from.isoformat() if claims.valid_from else None,
+        "valid_to": claims.valid_to.isoformat() if claims.valid_to else None,
+        "issuer": issuer,
+        "signer_generation": generation,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _qr_step(
+    scan: ScanResult | None, report: Report, trust: TrustList, image_only: bool
+) -> QRClaims | None:
+    if scan is None or not scan.found:
+        outcome = Outcome.CANNOT if image_only else Outcome.INFO
+        report.add(
+            "qr",
+            "qr.found",
+            outcome,
+            "no QR code could be read"
+            + (f" ({scan.attempts} attempts)" if scan is not None else ""),
+        )
+        return None
+    report.qr_text = list(scan.texts)
+    report.decoder = f"{scan.decoder}/{scan.step}"
+    report.add(
+        "qr",
+        "qr.found",
+        Outcome.PASS,
+        f"{len(scan.texts)} QR code(s) read by {scan.decoder} ({scan.step})",
+    )
+    ours = [t for t in scan.texts if t.startswith(PREFIX)]
+    if not ours:
+        report.add(
+            "qr",
+            "qr.payload",
+            Outcome.INFO if not image_only else Outcome.FAIL,
+            f"the QR holds no signed certificate payload (it reads {scan.texts[0][:40]!r}…)",
+        )
+        return None
+    text = ours[0]
+    try:
+        kid = payload_kid(unpack(text))
+        claims, _ = verify_qr(text, trust.qr_certificates())
+    except PayloadError as exc:
+        report.add("qr", "qr.signature", Outcome.FAIL, f"signed payload rejected: {exc}")
+        return None
+    signer = trust.signer_by_kid(kid)
+    assert signer is not None  # verify_qr found its certificate by this kid
+    report.add(
+        "qr",
+        "qr.signature",
+        Outcome.PASS,
+        f"COSE signature valid; key {kid.hex()} is {signer.issuer_name}'s signer "
+        f"(generation {signer.generation})",
+        evidence=True,
+    )
+    issued = claims.issued
+    if signer.not_before.date() <= issued <= signer.not_after.date():
+        report.add(
+            "qr",
+            "qr.key_validity",
+            Outcome.PASS,
+            f"the key was valid on the issue date {issued.isoformat()}",
+        )
+    else:
+        report.add(
+            "qr",
+            "qr.key_validity",
+            Outcome.FAIL,
+            f"the key was not valid on the issue date {issued.isoformat()} "
+            f"({signer.not_before.date()} – {signer.not_after.date()})",
+        )
+    report.certificate = _claims_dict(claims, signer.issuer_name, signer.generation)
+    return claims
+
+
+def _first(metadata: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    return next((metadata[k] for k in keys if k in metadata), None)
+
+
+def _consistency(claims: QRClaims, metadata: dict[str, str], text: str, report: Report) -> None:
+    problems = []
+    number, holder = _first(metadata, _NUMBER_KEYS), _first(metadata, _HOLDER_KEYS)
+    if number is not None and number != claims.number:
+        problems.append(f"the file's metadata says number {number}, the QR {claims.number}")
+    if holder is not None and holder != claims.holder:
+        problems.append(f"the file's metadata says holder {holder}, the QR {claims.holder}")
+    flat = "".join(text.split())
+    if text and claims.number not in flat:
+        problems.append(f"the QR's number {claims.number} is not printed on the certificate")
+    if text and "".join(claims.holder.split()) not in flat:
+        problems.append(f"the QR's holder {claims.holder} is not printed on the certificate")
+    if problems:
+        report.add("consistency", "qr_vs_file", Outcome.FAIL, "; ".join(problems))
+    elif metadata or text:
+        report.add(
+            "consistency",
+            "qr_vs_file",
+            Outcome.PASS,
+            "the QR's number and holder match the file's metadata and printed text",
+        )
+
+
+def _validity(
+    claims: QRClaims | None, metadata: dict[str, str], at: datetime, report: Report
+) -> None:
+    day = at.date()
+    issued: date | None = claims.issued if claims else None
+    valid_to: date | None = claims.valid_to if claims else None
+    if claims is None:
+        raw_from = metadata.get("颁发日期") or metadata.get("IssueDate")
+        raw_to = metadata.get("有效期截止") or metadata.get("ValidTo")
+        issued = _date(raw_from)
+        valid_to = _date(raw_to)
+    if issued is None:
+        return
+    if issued > day:
+        report.add(
+            "validity",
+            "not_before",
+            Outcome.FAIL,
+            f"issued {issued.isoformat()}, after the checked day {day.isoformat()}",
+        )
+        return
+    if valid_to is not None and valid_to < day:
+        report.add(
+            "validity",
+            "not_after",
+            Outcome.FAIL,
+            f"expired on {valid_to.isoformat()} (checked {day.isoformat()})",
+        )
+        return
+    until = f"until {valid_to.isoformat()}" if valid_to else "without an end date"
+    report.add(
+        "validity",
+        "in_force",
+        Outcome.PASS,
+        f"in force on {day.isoformat()} (issued {issued.isoformat()}, {until})",
+    )
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def verify_bytes(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
+    """Verify the bytes of an OFD, PDF, PNG or JPEG file."""
+    report = Report(source)
+    kind = _sniff(data)
+    if kind is None:
+        report.unreadable = "unsupported format: not OFD, PDF, PNG or JPEG"
+        return report
+    if not trust.sources:
+        report.add(
+            "format", "trust_list", Outcome.INFO, "no trust list given: no signer can be trusted"
+        )
+    metadata: dict[str, str] = {}
+    text = ""
+    if kind == "image":
+        report.format = "image"
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            report.unreadable = f"not a readable image: {exc}"
+            return report
+        report.add(
+            "format",
+            "image",
+            Outcome.PASS,
+            f"{image.format} image {image.size[0]}×{image.size[1]} px",
+        )
+        scan: ScanResult | None = scan_image(image)
+    elif kind == "ofd":
+        ofd = check_ofd(data, report, trust)
+        scan, metadata, text = ofd.qr, ofd.metadata, ofd.text
+    else:
+        pdf = check_pdf(data, report, trust)
+        scan, metadata, text = pdf.qr, pdf.metadata, pdf.text
+    if report.unreadable:
+        return report
+    claims = _qr_step(scan, report, trust, image_only=kind == "image")
+    if claims is not None and kind != "image":
+        _consistency(claims, metadata, text, report)
+    if claims is not None and kind == "image":
+        report.add(
+            "consistency",
+            "printed_fields",
+            Outcome.INFO,
+            "compare the signed data below with what is printed",
+        )
+    _validity(claims, metadata, at, report)
+    return report
+
+
+def verify_path(path: Path, trust: TrustList, at: datetime) -> Report:
+    """Verify a file on disk; an unreadable path gives a ``cannot_verify`` report."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report = Report(str(path))
+        report.unreadable = f"cannot read {path}: {exc.strerror}"
+        return report
+    return verify_bytes(data, str(path), trust, at)

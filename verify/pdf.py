@@ -1,0 +1,204 @@
+"""Verify a PDF: structure, every signature through pyHanko (integrity, trust, and what
+changed after signing), printed text and QR through poppler.
+
+pyHanko raises on malformed signatures instead of returning a status; every such error is
+caught and reported as a failed check with its reason.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asn1crypto import x509 as a509
+from PIL import Image
+from pyhanko.pdf_utils.generic import DictionaryObject
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from .qrscan import ScanResult, scan_image
+from .report import Outcome, Report, SignatureInfo
+from .trust import TrustList, describe
+
+__all__ = ["RENDER_DPI", "PdfFacts", "check_pdf"]
+
+# pyHanko logs every validation problem with a traceback; the report states them itself.
+for _logger in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_logger).addHandler(logging.NullHandler())
+
+#: Resolution pages are rendered at to look for the QR code.
+RENDER_DPI = 200
+_PERMITTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
+_METADATA_PREFIX = "/GBT36903"
+_TOOL_TIMEOUT = 120
+
+
+@dataclass
+class PdfFacts:
+    """What the PDF says, for the consistency step."""
+
+    metadata: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    qr: ScanResult | None = None
+
+
+def _pages(data: bytes) -> list[Image.Image]:
+    with tempfile.TemporaryDirectory(prefix="verify-") as folder:
+        source = Path(folder) / "in.pdf"
+        source.write_bytes(data)
+        subprocess.run(
+            ["pdftoppm", "-r", str(RENDER_DPI), "-png", str(source), str(Path(folder) / "p")],
+            capture_output=True,
+            check=False,
+            timeout=_TOOL_TIMEOUT,
+        )
+        pages = []
+        for path in sorted(Path(folder).glob("p-*.png")):
+            with Image.open(path) as image:
+                image.load()
+                pages.append(image.copy())
+        return pages
+
+
+def _text(data: bytes) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-q", "-", "-"],
+        input=data,
+        capture_output=True,
+        check=False,
+        timeout=_TOOL_TIMEOUT,
+    )
+    return result.stdout.decode("utf-8", "replace")
+
+
+def _scan_pages(data: bytes) -> ScanResult | None:
+    last = None
+    for page in _pages(data):
+        last = scan_image(page)
+        if last.found:
+            return last
+    return last
+
+
+def _metadata(reader: PdfFileReader) -> dict[str, str]:
+    try:
+        info = reader.trailer_view["/Info"]
+    except (KeyError, PdfError, TypeError):
+        return {}
+    out = {}
+    if isinstance(info, DictionaryObject):
+        for key, value in info.items():
+            if str(key).startswith(_METADATA_PREFIX):
+                out[str(key)[len(_METADATA_PREFIX) :]] = str(value)
+    return out
+
+
+def _roots(trust: TrustList) -> list[a509.Certificate]:
+    roots = []
+    for profile, certs in trust.roots.items():
+        if profile != "sm2":  # PDF signatures use ECDSA/RSA
+            roots += [a509.Certificate.load(c) for c in certs]
+    return roots
+
+
+def _check_signature(n: int, embedded, report: Report, trust: TrustList) -> None:  # type: ignore[no-untyped-def]
+    label = f"signature {n + 1}"
+    context = ValidationContext(trust_roots=_roots(trust), allow_fetching=False)
+    try:
+        status = validate_pdf_signature(embedded, context)
+    except Exception as exc:
+        report.add(
+            "signature",
+            f"{label}.integrity",
+            Outcome.FAIL,
+            f"the signature cannot be validated: {type(exc).__name__}: {exc}",
+        )
+        report.signatures.append(SignatureInfo("PDF (PAdES)", "unknown", False, None))
+        return
+    signer = describe(status.signing_cert.dump()) if status.signing_cert else "unknown"
+    intact = bool(status.intact and status.valid)
+    report.add(
+        "signature",
+        f"{label}.integrity",
+        Outcome.PASS if intact else Outcome.FAIL,
+        "signed bytes and signature value verify"
+        if intact
+        else "the signed bytes or the signature value do not verify",
+    )
+    coverage = status.coverage
+    level = status.modification_level
+    if coverage is SignatureCoverageLevel.ENTIRE_FILE:
+        report.add(
+            "signature", f"{label}.changes", Outcome.PASS, "the signature covers the whole file"
+        )
+    elif level in _PERMITTED:
+        report.add(
+            "signature",
+            f"{label}.changes",
+            Outcome.PASS,
+            f"only permitted updates after signing ({level.name if level else 'none'})",
+        )
+    else:
+        report.add(
+            "signature",
+            f"{label}.changes",
+            Outcome.FAIL,
+            "modified after signing: an incremental update changes the document "
+            f"({level.name if level else coverage.name if coverage else 'unknown'})",
+        )
+    trusted = bool(status.trusted)
+    if intact:
+        report.add(
+            "signature",
+            f"{label}.trust",
+            Outcome.PASS if trusted else Outcome.FAIL,
+            f"{signer} chains to a trusted root"
+            if trusted
+            else f"{signer} is not trusted by the trust list",
+            evidence=trusted,
+        )
+    signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
+    report.signatures.append(
+        SignatureInfo(
+            "PDF (PAdES)",
+            signer,
+            intact,
+            trusted if intact else None,
+            signed_at,
+            coverage.name if coverage else "",
+        )
+    )
+
+
+def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
+    """Run steps 1-3 on a PDF file; returns what the consistency step needs."""
+    report.format = "pdf"
+    facts = PdfFacts()
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = list(reader.embedded_signatures)
+        facts.metadata = _metadata(reader)
+    except Exception as exc:
+        report.add(
+            "format",
+            "pdf.structure",
+            Outcome.FAIL,
+            f"the PDF structure is broken: {type(exc).__name__}: {exc}",
+        )
+        return facts
+    report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
+    facts.text = _text(data)
+    facts.qr = _scan_pages(data)
+    if not signatures:
+        report.add("signature", "pdf.signatures", Outcome.INFO, "no signatures")
+    for n, embedded in enumerate(signatures):
+        _check_signature(n, embedded, report, trust)
+    return facts
