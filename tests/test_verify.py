@@ -278,3 +278,34 @@ def test_the_verifier_imports_no_key_loading_or_signing_code() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_file_sealed_by_one_body_with_another_bodys_qr_is_rejected(
+    sealed: dict[str, Sealed],
+) -> None:
+    from docgen.signing.qr import claims_for, sign_claims
+
+    skill, rescuer = sealed["skill"], sealed["rescuer"]
+    cert = skill.rendered.certificate
+    foreign_qr = sign_claims(claims_for(cert), rescuer.store.signer("ecdsa"))
+    layout = build_layout(cert, qr_text=foreign_qr)
+    ofd = Sealer(skill.store).seal_ofd(layout)
+    report = verify_bytes(ofd, "mixed.ofd", trust_of(skill, rescuer), AT)
+    assert outcome(report, "qr.signature") == "pass"
+    assert outcome(report, "signature 1.trust") == "pass"
+    assert outcome(report, "signers_agree") == "fail"
+    assert report.verdict is Verdict.NOT_AUTHENTIC and report.failed_steps == ["consistency"]
+
+
+def test_a_multi_page_scan_saved_as_pdf_is_read(sealed: dict[str, Sealed], tmp_path: Path) -> None:
+    item = sealed["special-ops"]
+    run(require_tool("pdftoppm"), "-r", "200", "-png", item.pdf_path, tmp_path / "scan")
+    pages = [Image.open(p).convert("RGB") for p in sorted(tmp_path.glob("scan-*.png"))]
+    assert len(pages) == 3
+    scan = tmp_path / "scan.pdf"
+    pages[0].save(scan, "PDF", save_all=True, append_images=pages[1:], resolution=200)
+    report = verify_path(scan, trust_of(item), AT)
+    assert report.format == "pdf" and outcome(report, "pdf.signatures") == "info"
+    assert outcome(report, "qr.signature") == "pass"
+    assert report.verdict is Verdict.AUTHENTIC
+    assert report.certificate and report.certificate["holder"] == "张𠈌"

@@ -16,7 +16,7 @@ from .ofd import check_ofd
 from .pdf import check_pdf
 from .qrscan import ScanResult, scan_image
 from .report import Outcome, Report
-from .trust import TrustList
+from .trust import TrustList, organization
 
 __all__ = ["verify_bytes", "verify_path"]
 
@@ -125,25 +125,54 @@ def _first(metadata: dict[str, str], keys: tuple[str, ...]) -> str | None:
 
 
 def _consistency(claims: QRClaims, metadata: dict[str, str], text: str, report: Report) -> None:
+    """The QR's number and holder against the file's metadata and its text layer."""
     problems = []
     number, holder = _first(metadata, _NUMBER_KEYS), _first(metadata, _HOLDER_KEYS)
     if number is not None and number != claims.number:
         problems.append(f"the file's metadata says number {number}, the QR {claims.number}")
     if holder is not None and holder != claims.holder:
         problems.append(f"the file's metadata says holder {holder}, the QR {claims.holder}")
-    flat = "".join(text.split())
-    if text and claims.number not in flat:
+    flat = "".join(text.split())  # a scan's PDF has no text layer: nothing to compare
+    if flat and claims.number not in flat:
         problems.append(f"the QR's number {claims.number} is not printed on the certificate")
-    if text and "".join(claims.holder.split()) not in flat:
+    if flat and "".join(claims.holder.split()) not in flat:
         problems.append(f"the QR's holder {claims.holder} is not printed on the certificate")
     if problems:
         report.add("consistency", "qr_vs_file", Outcome.FAIL, "; ".join(problems))
-    elif metadata or text:
+    elif metadata or flat:
         report.add(
             "consistency",
             "qr_vs_file",
             Outcome.PASS,
             "the QR's number and holder match the file's metadata and printed text",
+        )
+    else:
+        report.add(
+            "consistency",
+            "printed_fields",
+            Outcome.INFO,
+            "no text layer (a scan): compare the signed data below with what is printed",
+        )
+
+
+def _signers_agree(report: Report, qr_body: str | None) -> None:
+    """Trusted file signatures and the QR must come from one issuing body (compared by the
+    organisation, O, of their certificates)."""
+    bodies = {s.organization for s in report.signatures if s.trusted and s.organization}
+    everyone = bodies | {qr_body} if qr_body else bodies
+    if len(everyone) > 1:
+        report.add(
+            "consistency",
+            "signers_agree",
+            Outcome.FAIL,
+            f"signatures come from different bodies: {'、'.join(sorted(everyone))}",
+        )
+    elif bodies and qr_body:
+        report.add(
+            "consistency",
+            "signers_agree",
+            Outcome.PASS,
+            f"the file signature and the QR are both {qr_body}'s",
         )
 
 
@@ -231,6 +260,8 @@ def verify_bytes(data: bytes, source: str, trust: TrustList, at: datetime) -> Re
     claims = _qr_step(scan, report, trust, image_only=kind == "image")
     if claims is not None and kind != "image":
         _consistency(claims, metadata, text, report)
+    qr_signer = trust.signer_by_kid(payload_kid(unpack(report.qr_text[0]))) if claims else None
+    _signers_agree(report, organization(qr_signer.certificate) if qr_signer else None)
     if claims is not None and kind == "image":
         report.add(
             "consistency",

@@ -24,7 +24,7 @@ from docgen.ses.reader import parse_seal_signature, signature_to_der
 from .cms import is_cms, verify_cms
 from .qrscan import ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
-from .trust import TrustList, describe
+from .trust import TrustList, describe, organization
 
 __all__ = ["OfdFacts", "check_ofd"]
 
@@ -299,6 +299,7 @@ class _SignatureChecker:
                 intact and hash_ok,
                 trusted,
                 when.isoformat() if when else ses.time,
+                organization=organization(ses.signer_cert),
             )
         )
 
@@ -315,7 +316,13 @@ class _SignatureChecker:
         if result.intact and result.signer_cert:
             trusted = self.trust_check(label, result.signer_cert, None)
         self.report.signatures.append(
-            SignatureInfo("OFD sign (CMS)", signer, result.intact, trusted)
+            SignatureInfo(
+                "OFD sign (CMS)",
+                signer,
+                result.intact,
+                trusted,
+                organization=organization(result.signer_cert) if result.signer_cert else None,
+            )
         )
 
     def bare(self, label: str, value: bytes, signed: bytes) -> None:

@@ -26,7 +26,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from .qrscan import ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
-from .trust import TrustList, describe
+from .trust import TrustList, describe, organization
 
 __all__ = ["RENDER_DPI", "PdfFacts", "check_pdf"]
 
@@ -166,6 +166,7 @@ def _check_signature(n: int, embedded, report: Report, trust: TrustList) -> None
             evidence=trusted,
         )
     signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
+    org = organization(status.signing_cert.dump()) if status.signing_cert else None
     report.signatures.append(
         SignatureInfo(
             "PDF (PAdES)",
@@ -174,6 +175,7 @@ def _check_signature(n: int, embedded, report: Report, trust: TrustList) -> None
             trusted if intact else None,
             signed_at,
             coverage.name if coverage else "",
+            organization=org,
         )
     )
 

@@ -63,6 +63,7 @@ class SignatureInfo:
     trusted: bool | None
     signed_at: str | None = None
     detail: str = ""
+    organization: str | None = None  # the signer certificate's O, to compare signatures
 
 
 @dataclass

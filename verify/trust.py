@@ -22,7 +22,14 @@ from cryptography.hazmat.primitives import serialization
 
 from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify
 
-__all__ = ["TRUST_LIST_FORMAT", "TrustList", "TrustListError", "TrustedSigner", "describe"]
+__all__ = [
+    "TRUST_LIST_FORMAT",
+    "TrustList",
+    "TrustListError",
+    "TrustedSigner",
+    "describe",
+    "organization",
+]
 
 TRUST_LIST_FORMAT = "docgen-trust-list/1"
 
@@ -58,6 +65,15 @@ def describe(certificate: bytes) -> str:
         return "unreadable certificate"
     parts = [subject.get("organization_name"), subject.get("organizational_unit_name")]
     return " / ".join(str(p) for p in parts if p) or str(subject.get("common_name", "?"))
+
+
+def organization(certificate: bytes) -> str | None:
+    """The subject's organisation (O) of a certificate, if it has one."""
+    try:
+        value = a509.Certificate.load(certificate).subject.native.get("organization_name")
+    except ValueError:
+        return None
+    return str(value) if value else None
 
 
 @dataclass
