@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -37,6 +38,13 @@ def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return parse_at(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 date or date-time") from None
+
+
+def _at_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--at ISO-TIME`` option (naive times are Beijing time)."""
+    return click.option(
+        "--at", "at", metavar="ISO-TIME", callback=_parse_at, default=None, help=help_text
+    )
 
 
 def _fail(lines: list[str]) -> NoReturn:
@@ -122,14 +130,7 @@ def keys() -> None:
     help="Take issuer name, code and seal title from this certificate record instead.",
 )
 @click.option("--seal-title", default=None, help="Title under the star of the seal.")
-@click.option(
-    "--at",
-    "at",
-    metavar="ISO-TIME",
-    callback=_parse_at,
-    default=None,
-    help="Start of validity (default: now).",
-)
+@_at_option("Start of validity (default: now).")
 @click.option("--passphrase-env", default=None, metavar="VAR", help=_PASSPHRASE_HELP)
 def keys_init(
     folder: Path,
@@ -178,14 +179,7 @@ def keys_init(
 
 @keys.command("rotate")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option(
-    "--at",
-    "at",
-    metavar="ISO-TIME",
-    callback=_parse_at,
-    default=None,
-    help="Start of the new generation's validity (default: now).",
-)
+@_at_option("Start of the new generation's validity (default: now).")
 @click.option("--passphrase-env", default=None, metavar="VAR", help=_PASSPHRASE_HELP)
 def keys_rotate(folder: Path, at: datetime | None, passphrase_env: str | None) -> None:
     """Add a signer generation (both profiles) and a new seal; older ones stay trusted."""
@@ -219,14 +213,7 @@ def keys_rotate(folder: Path, at: datetime | None, passphrase_env: str | None) -
     required=True,
     help="Output folder; files are named <certificate number>.ofd/.pdf.",
 )
-@click.option(
-    "--at",
-    "at",
-    metavar="ISO-TIME",
-    callback=_parse_at,
-    default=None,
-    help="Issue time (ISO 8601; naive = Beijing time). Default: now.",
-)
+@_at_option("Issue time (ISO 8601; naive = Beijing time). Default: now.")
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
 @click.option(
     "--keys",
@@ -297,14 +284,7 @@ def issue(
     help="Trust list (trust.json); repeat for several issuing bodies. "
     "Default: keys/trust.json when it exists.",
 )
-@click.option(
-    "--at",
-    "at",
-    metavar="ISO-TIME",
-    callback=_parse_at,
-    default=None,
-    help="Time to check validity at (default: now).",
-)
+@_at_option("Time to check validity at (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
 def verify_command(
     paths: tuple[Path, ...], trust_files: tuple[Path, ...], at: datetime | None, as_json: bool

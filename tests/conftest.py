@@ -47,6 +47,28 @@ def require_tool(name: str) -> str:
     return path
 
 
+def openssl_sm2_verifies(public_key: Path, message: Path, signature: Path) -> bool:
+    """OpenSSL 3's verdict on an SM3withSM2 signature (user id 1234567812345678)."""
+    result = run(
+        require_tool("openssl"),
+        "pkeyutl",
+        "-verify",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-pubin",
+        "-inkey",
+        public_key,
+        "-in",
+        message,
+        "-sigfile",
+        signature,
+        "-pkeyopt",
+        "distid:1234567812345678",
+    )
+    return "Signature Verified Successfully" in result.stdout
+
+
 @pytest.fixture(scope="session")
 def issued(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Issued]:
     """Every kind's sample, validated, rendered once and written to a temporary folder."""

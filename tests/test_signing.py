@@ -17,7 +17,7 @@ from docgen.gm import OID_SM3, sm3
 from docgen.ofd.signatures import digest
 from docgen.ses.v4 import SES_Signature, SESeal
 
-from .conftest import SCHEMAS, Sealed, issue_sealed, require_tool, run
+from .conftest import SCHEMAS, Sealed, issue_sealed, openssl_sm2_verifies, require_tool, run
 from .ofd_signature import read_signature
 
 DISTID = "distid:1234567812345678"
@@ -39,24 +39,7 @@ def openssl_verifies_ses(signed_value: bytes, folder: Path) -> bool:
         "-out",
         folder / "signer.pub",
     )
-    result = run(
-        "openssl",
-        "pkeyutl",
-        "-verify",
-        "-rawin",
-        "-digest",
-        "sm3",
-        "-pubin",
-        "-inkey",
-        folder / "signer.pub",
-        "-in",
-        folder / "tbs.der",
-        "-sigfile",
-        folder / "sig.der",
-        "-pkeyopt",
-        DISTID,
-    )
-    return "Signature Verified Successfully" in result.stdout
+    return openssl_sm2_verifies(folder / "signer.pub", folder / "tbs.der", folder / "sig.der")
 
 
 def test_openssl_verifies_the_ses_signature_and_data_hash(

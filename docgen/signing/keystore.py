@@ -83,6 +83,19 @@ class Signer:
         """Key id: the first 8 bytes of SHA-256 of the certificate (as EU DCC does)."""
         return key_id(self.certificate)
 
+    def ecdsa_pkcs8(self, encoding: serialization.Encoding) -> bytes:
+        """The private key as unencrypted PKCS#8, for libraries that take key bytes
+        (pyHanko, cwt); it stays in memory.
+
+        Raises:
+            ValueError: this is not an ECDSA signer.
+        """
+        if not isinstance(self.key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"the {self.profile} signer has no ECDSA key")
+        return self.key.private_bytes(
+            encoding, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
     def __repr__(self) -> str:
         return f"Signer({self.profile}, generation {self.generation}, kid {self.kid.hex()})"
 

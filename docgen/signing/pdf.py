@@ -12,7 +12,6 @@ import io
 from asn1crypto import keys as akeys
 from asn1crypto import x509 as a509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from pyhanko.pdf_utils import images
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -46,13 +45,7 @@ def seal_slots(layout: DocumentLayout) -> list[tuple[int, SlotItem]]:
 
 
 def _cms_signer(signer: Signer) -> signers.SimpleSigner:
-    if not isinstance(signer.key, ec.EllipticCurvePrivateKey):
-        raise ValueError("PDF signatures use the ecdsa profile's signer")
-    pkcs8 = signer.key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pkcs8 = signer.ecdsa_pkcs8(serialization.Encoding.DER)
     return signers.SimpleSigner(
         signing_cert=a509.Certificate.load(signer.certificate),
         signing_key=akeys.PrivateKeyInfo.load(pkcs8),

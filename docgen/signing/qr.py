@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cwt import COSE, COSEKey
 
 from ..qrpayload import ALG_ES256, QRClaims, id_hint, pack
@@ -37,13 +36,7 @@ def sign_claims(claims: QRClaims, signer: Signer) -> str:
     Raises:
         ValueError: the signer is not an ECDSA P-256 signer.
     """
-    if not isinstance(signer.key, ec.EllipticCurvePrivateKey):
-        raise ValueError("QR payloads are signed with the ecdsa profile's signer")
-    pem = signer.key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pem = signer.ecdsa_pkcs8(serialization.Encoding.PEM)
     key = COSEKey.from_pem(pem, alg="ES256", kid=signer.kid)
     protected = {_HEADER_ALG: ALG_ES256, _HEADER_KID: signer.kid}
     cose = COSE.new().encode(claims.to_cbor(), key, protected=protected, unprotected={})
