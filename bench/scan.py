@@ -66,7 +66,7 @@ LIGHT_GRID_PX = 64  # the gradient is computed on this grid and scaled up
 LIGHT_DIRECTIONS_DEG = (0, 45, 135, 180, 225, 315)  # horizontal or diagonal fall-off
 PHONE_WIDTH_PX = (1200, 2000)
 PHONE_JPEG_QUALITY = 80
-SEAL_RGBA = (214, 24, 31, 200)
+SEAL_RGB = (214, 24, 31)  # seal ink multiplies with what is printed under it
 SEAL_CENTRE = (0.75, 0.75)  # share of the QR box: middle of the lower-right quadrant
 SEAL_COVERAGES = (0.10, 0.20)  # disc area as a share of the QR area
 P95 = 0.95
@@ -269,10 +269,14 @@ def red_seal(coverage: float) -> Condition:
         x, y, w, h = page.qr_box
         radius = math.sqrt(coverage * w * h / math.pi)
         cx, cy = x + SEAL_CENTRE[0] * w, y + SEAL_CENTRE[1] * h
-        image = page.image.copy()
-        draw = ImageDraw.Draw(image, "RGBA")  # blends the translucent fill over the page
-        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=SEAL_RGBA)
-        return image
+        image = page.image.convert("RGB")
+        ink = Image.new("RGB", image.size, "white")
+        ImageDraw.Draw(ink).ellipse(
+            (cx - radius, cy - radius, cx + radius, cy + radius), fill=SEAL_RGB
+        )
+        # Ink darkens: black modules stay black, white ones turn red (grey ≈ 81 in luma),
+        # which is what defeats grayscale decoding and what the red channel undoes.
+        return ImageChops.multiply(image, ink)
 
     return apply
 

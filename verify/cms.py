@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from asn1crypto import cms, core
@@ -12,14 +11,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from docgen.gm import OID_SM3, sm2_public_point, sm2_verify, sm3
+from docgen.gm import sm2_public_point, sm2_verify
+from docgen.ofd.signatures import digest
 from docgen.ses.reader import signature_to_der
 
 __all__ = ["OID_GM_SIGNED_DATA", "CmsResult", "is_cms", "verify_cms"]
 
 OID_GM_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
 _OID_PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_DIGESTS = {"2.16.840.1.101.3.4.2.1": hashlib.sha256, OID_SM3: None}
 
 
 class _ContentInfo(core.Sequence):
@@ -48,10 +47,11 @@ def is_cms(data: bytes) -> bool:
 
 
 def _digest(algorithm: str, data: bytes) -> bytes | None:
-    if algorithm == OID_SM3:
-        return sm3(data)
-    factory = _DIGESTS.get(algorithm)
-    return factory(data).digest() if factory else None
+    """The digest named by a CMS digest algorithm OID (SM3 or SHA-256), or None."""
+    try:
+        return digest(algorithm, data)
+    except ValueError:
+        return None
 
 
 def _check(cert_der: bytes, message: bytes, signature: bytes) -> bool:

@@ -13,6 +13,8 @@ import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from asn1crypto import algos
+from asn1crypto import x509 as a509
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
@@ -274,8 +276,6 @@ class _SignatureChecker:
             )
             return
         try:
-            from asn1crypto import x509 as a509
-
             point = sm2_public_point(a509.Certificate.load(ses.signer_cert).public_key)
             intact = sm2_verify(point, ses.tbs, ses.signature)
         except ValueError as exc:
@@ -352,8 +352,6 @@ class _SignatureChecker:
 
 
 def _is_bare_signature(value: bytes) -> bool:
-    from asn1crypto import algos
-
     try:
         parsed = algos.DSASignature.load(value, strict=True)
         parsed.native  # noqa: B018 - force parsing
