@@ -309,3 +309,39 @@ def test_a_multi_page_scan_saved_as_pdf_is_read(sealed: dict[str, Sealed], tmp_p
     assert outcome(report, "qr.signature") == "pass"
     assert report.verdict is Verdict.AUTHENTIC
     assert report.certificate and report.certificate["holder"] == "张𠈌"
+
+
+@pytest.mark.parametrize("name", INTACT_OFD)
+def test_real_seals_are_signed_by_their_makers_over_the_seal_info(name: str) -> None:
+    """Other vendors' seals confirm what the seal maker signs: DER(SES_SealInfo)."""
+    report = verify_path(OFD_CORPUS / name, TrustList(), AT)
+    assert outcome(report, "signature 1.seal") == "pass"
+    assert outcome(report, "signature 1.seal_user") == "pass"
+    assert outcome(report, "signature 1.seal_maker") == "fail"  # untrusted maker
+
+
+def test_a_signer_using_another_bodys_seal_is_rejected(sealed: dict[str, Sealed]) -> None:
+    from docgen.signing.ofd import seal_ofd
+
+    skill, rescuer = sealed["skill"], sealed["rescuer"]
+    foreign_seal, _ = rescuer.store.seal()
+    ofd = seal_ofd(skill.rendered.layout, skill.store.signer("sm2"), foreign_seal, AT)
+    report = verify_bytes(ofd, "borrowed-seal.ofd", trust_of(skill, rescuer), AT)
+    assert outcome(report, "signature 1.trust") == "pass"  # a trusted signer ...
+    assert outcome(report, "signature 1.seal") == "pass"  # ... and a genuine seal ...
+    assert outcome(report, "signature 1.seal_user") == "fail"  # ... not issued to it
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+
+
+def test_an_altered_seal_is_rejected(sealed: dict[str, Sealed]) -> None:
+    from docgen.signing.ofd import seal_ofd
+
+    item = sealed["skill"]
+    esl, _ = item.store.seal()
+    altered = esl.replace("江苏".encode(), "浙江".encode(), 1)  # same length, new name
+    assert altered != esl
+    ofd = seal_ofd(item.rendered.layout, item.store.signer("sm2"), altered, AT)
+    report = verify_bytes(ofd, "altered-seal.ofd", trust_of(item), AT)
+    assert outcome(report, "signature 1.value") == "pass"  # the signer signed it anyway
+    assert outcome(report, "signature 1.seal") == "fail"
+    assert report.verdict is Verdict.NOT_AUTHENTIC

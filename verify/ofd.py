@@ -8,10 +8,12 @@ is signed: every reference digest is recomputed over the raw bytes in the packag
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from asn1crypto import algos
 from asn1crypto import x509 as a509
@@ -21,7 +23,9 @@ from PIL import Image, UnidentifiedImageError
 from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify, sm3
 from docgen.ofd.package import ROOT_FILE, read_package
 from docgen.ofd.signatures import digest
-from docgen.ses.reader import parse_seal_signature, signature_to_der
+from docgen.ses.reader import SealSignature, parse_seal_signature, signature_to_der
+from docgen.ses.v4 import CERT_LIST_CERTS, SESeal, seal_to_be_signed
+from docgen.ses.v4 import VERSION as SEAL_VERSION_4
 
 from .cms import is_cms, verify_cms
 from .qrscan import ScanResult, scan_image
@@ -292,6 +296,8 @@ class _SignatureChecker:
         )
         when = _signing_time(ses.time)
         trusted = self.trust_check(label, ses.signer_cert, when) if intact else None
+        if ses.version == SEAL_VERSION_4:
+            self.seal_itself(label, ses, when)
         self.report.signatures.append(
             SignatureInfo(
                 kind,
@@ -302,6 +308,65 @@ class _SignatureChecker:
                 organization=organization(ses.signer_cert),
             )
         )
+
+    def seal_itself(self, label: str, ses: SealSignature, when: datetime | None) -> None:
+        """GB/T 38540's checks of the seal: made by a trusted maker, unaltered, in force when
+        used, and listing the signer among those allowed to use it."""
+        add = self.report.add
+        try:
+            seal = SESeal.load(ses.seal)
+            info = seal["eSealInfo"]
+            prop = info["property"]
+            maker = bytes(seal["cert"].native)
+            maker_point = sm2_public_point(a509.Certificate.load(maker).public_key)
+            signed = sm2_verify(maker_point, seal_to_be_signed(info), seal["signedValue"].native)
+            allowed = _allowed_signer(
+                prop["certListType"].native, prop["certList"], ses.signer_cert
+            )
+            start, end = prop["validStart"].native, prop["validEnd"].native
+            name = prop["name"].native
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            add(
+                "signature",
+                f"{label}.seal",
+                Outcome.FAIL,
+                f"the seal (SESeal) is unreadable ({str(exc).splitlines()[0]})",
+            )
+            return
+        add(
+            "signature",
+            f"{label}.seal",
+            Outcome.PASS if signed else Outcome.FAIL,
+            f"seal 「{name}」 is signed by its maker {describe(maker)}"
+            if signed
+            else f"the seal 「{name}」 was altered: its maker's signature does not verify",
+        )
+        made_by_trusted, why = self.trust.chain(maker, when)
+        add(
+            "signature",
+            f"{label}.seal_maker",
+            Outcome.PASS if made_by_trusted else Outcome.FAIL,
+            f"seal maker: {why}",
+        )
+        add(
+            "signature",
+            f"{label}.seal_user",
+            Outcome.PASS if allowed else Outcome.FAIL,
+            "the signer's certificate is listed in the seal"
+            if allowed
+            else "the signer's certificate is not among those allowed to use this seal",
+        )
+        if when is not None:
+            in_force = start <= when <= end
+            span = f"{when.date()}; {start.date()} – {end.date()}"
+            add(
+                "signature",
+                f"{label}.seal_validity",
+                Outcome.PASS if in_force else Outcome.FAIL,
+                f"the seal was in force when used ({span})"
+                if in_force
+                else f"the seal was not in force when used ({span})",
+            )
 
     def cms(self, label: str, value: bytes, signed: bytes) -> None:
         result = verify_cms(value, signed)
@@ -349,6 +414,20 @@ class _SignatureChecker:
             "certificate, and no trusted key verifies it)",
         )
         self.report.signatures.append(SignatureInfo("OFD sign (bare SM2)", "unknown", None, None))
+
+
+def _allowed_signer(list_type: int, cert_list: Any, signer_cert: bytes) -> bool:
+    """Whether the signer certificate is in a seal's certList (certificates or digests)."""
+    if list_type == CERT_LIST_CERTS:
+        return any(bytes(entry.native) == signer_cert for entry in cert_list)
+    for entry in cert_list:
+        algorithm = str(entry["type"].native).lower().replace("-", "")
+        expected = bytes(entry["value"].native)
+        if algorithm == "sm3" and sm3(signer_cert) == expected:
+            return True
+        if algorithm in ("sha256", "sha2") and hashlib.sha256(signer_cert).digest() == expected:
+            return True
+    return False
 
 
 def _is_bare_signature(value: bytes) -> bool:
