@@ -78,7 +78,7 @@ def read_package(data: bytes) -> dict[str, bytes]:
                 if not info.is_dir()
             }
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"not an OFD package: {exc}") from exc
+        raise ValueError(f"damaged or not a ZIP package: {exc}") from exc
     if ROOT_FILE not in parts:
         raise ValueError("not an OFD package: no OFD.xml")
     return parts
