@@ -8,10 +8,22 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .validation import Certificate
 
-__all__ = ["METADATA_PREFIX", "core_metadata"]
+__all__ = [
+    "HOLDER",
+    "ISSUE_DATE",
+    "METADATA_PREFIX",
+    "NUMBER",
+    "VALID_TO",
+    "core_metadata",
+]
 
 #: Prefix of metadata keys in the PDF document information dictionary.
 METADATA_PREFIX = "GBT36903"
+#: Items a verifier compares, as ``(key, name)``: the PDF/XMP key and the OFD CustomData name.
+NUMBER = ("LicenceNumber", "证照编号")
+HOLDER = ("Holder", "持证主体")
+ISSUE_DATE = ("IssueDate", "颁发日期")
+VALID_TO = ("ValidTo", "有效期截止")
 _LONG_TERM = "长期"
 
 
@@ -36,15 +48,15 @@ def core_metadata(cert: Certificate) -> tuple[tuple[str, str, str], ...]:
         ("LicenceTypeName", "证照类型名称", kind.type_name),
         ("LicenceTypeCode", "证照类型代码", kind.type_code),
         ("LicenceName", "证照名称", kind.title),
-        ("LicenceNumber", "证照编号", cert.number),
+        (*NUMBER, cert.number),
         ("IssuingAuthority", "颁发机构", str(values[kind.issuer_field])),
         ("IssuingAuthorityCode", "颁发机构代码", str(values["issuer_code"])),
-        ("IssueDate", "颁发日期", values["issue_date"].isoformat()),
-        ("Holder", "持证主体", str(values["name"])),
+        (*ISSUE_DATE, values["issue_date"].isoformat()),
+        (*HOLDER, str(values["name"])),
         ("HolderCode", "持证主体代码", str(values["id_number"])),
         ("HolderCodeType", "持证主体代码类型", str(values["id_type"])),
         ("ValidFrom", "有效期起始", valid_from.isoformat()),
-        ("ValidTo", "有效期截止", valid_to.isoformat() if valid_to else _LONG_TERM),
+        (*VALID_TO, valid_to.isoformat() if valid_to else _LONG_TERM),
         ("PrintedFields", "照面信息", printed),
     )
     return items

@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from docgen.metadata import HOLDER, ISSUE_DATE, NUMBER, VALID_TO
 from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked, payload_kid, unpack
 from docgen.qrpayload import verify_payload as verify_qr
 
@@ -22,9 +23,6 @@ __all__ = ["verify_bytes", "verify_path"]
 
 _PNG = b"\x89PNG"
 _JPEG = b"\xff\xd8"
-# The file metadata names (OFD CustomData, PDF Info key) of what the QR claims.
-_NUMBER_KEYS = ("证照编号", "LicenceNumber")
-_HOLDER_KEYS = ("持证主体", "Holder")
 
 
 def _sniff(data: bytes) -> str | None:
@@ -127,7 +125,7 @@ def _first(metadata: dict[str, str], keys: tuple[str, ...]) -> str | None:
 def _consistency(claims: QRClaims, metadata: dict[str, str], text: str, report: Report) -> None:
     """The QR's number and holder against the file's metadata and its text layer."""
     problems = []
-    number, holder = _first(metadata, _NUMBER_KEYS), _first(metadata, _HOLDER_KEYS)
+    number, holder = _first(metadata, NUMBER), _first(metadata, HOLDER)
     if number is not None and number != claims.number:
         problems.append(f"the file's metadata says number {number}, the QR {claims.number}")
     if holder is not None and holder != claims.holder:
@@ -183,8 +181,8 @@ def _validity(
     issued: date | None = claims.issued if claims else None
     valid_to: date | None = claims.valid_to if claims else None
     if claims is None:
-        raw_from = metadata.get("颁发日期") or metadata.get("IssueDate")
-        raw_to = metadata.get("有效期截止") or metadata.get("ValidTo")
+        raw_from = _first(metadata, ISSUE_DATE)
+        raw_to = _first(metadata, VALID_TO)
         issued = _date(raw_from)
         valid_to = _date(raw_to)
     if issued is None:

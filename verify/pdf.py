@@ -24,6 +24,8 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from docgen.metadata import METADATA_PREFIX
+
 from .qrscan import ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
@@ -37,7 +39,7 @@ for _logger in ("pyhanko", "pyhanko_certvalidator"):
 #: Resolution pages are rendered at to look for the QR code.
 RENDER_DPI = 200
 _PERMITTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
-_METADATA_PREFIX = "/GBT36903"
+_METADATA_PREFIX = f"/{METADATA_PREFIX}"
 _TOOL_TIMEOUT = 120
 
 
