@@ -30,6 +30,9 @@ from .validation import validate_record
 
 __all__ = ["main"]
 
+#: The trust list `docgen verify` uses when none is given.
+_DEFAULT_TRUST = Path("keys/trust.json")
+
 
 def _parse_at(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
@@ -309,6 +312,3 @@ def verify_command(
     else:
         click.echo("\n\n".join(r.to_text() for r in reports))
     sys.exit(max(r.exit_code for r in reports))
-
-
-_DEFAULT_TRUST = Path("keys/trust.json")

@@ -10,14 +10,14 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from docgen.metadata import HOLDER, ISSUE_DATE, NUMBER, VALID_TO
-from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked, payload_kid, unpack
+from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked
 from docgen.qrpayload import verify_payload as verify_qr
 
 from .ofd import check_ofd
 from .pdf import check_pdf
 from .qrscan import ScanResult, scan_image
 from .report import Outcome, Report
-from .trust import TrustList, organization
+from .trust import TrustedSigner, TrustList, organization
 
 __all__ = ["verify_bytes", "verify_path"]
 
@@ -53,7 +53,8 @@ def _claims_dict(claims: QRClaims, issuer: str, generation: int) -> dict[str, An
 
 def _qr_step(
     scan: ScanResult | None, report: Report, trust: TrustList, image_only: bool
-) -> QRClaims | None:
+) -> tuple[QRClaims, TrustedSigner] | None:
+    """Find, check and record the signed QR payload; returns its claims and signer."""
     if scan is None or not scan.found:
         outcome = Outcome.CANNOT if image_only else Outcome.INFO
         report.add(
@@ -83,8 +84,7 @@ def _qr_step(
         return None
     text = ours[0]
     try:
-        kid = payload_kid(unpack(text))
-        claims, _ = verify_qr(text, trust.qr_certificates())
+        claims, kid = verify_qr(text, trust.qr_certificates())
     except PayloadError as exc:
         report.add("qr", "qr.signature", Outcome.FAIL, f"signed payload rejected: {exc}")
         return None
@@ -115,7 +115,7 @@ def _qr_step(
             f"({signer.not_before.date()} – {signer.not_after.date()})",
         )
     report.certificate = _claims_dict(claims, signer.issuer_name, signer.generation)
-    return claims
+    return claims, signer
 
 
 def _first(metadata: dict[str, str], keys: tuple[str, ...]) -> str | None:
@@ -255,11 +255,11 @@ def verify_bytes(data: bytes, source: str, trust: TrustList, at: datetime) -> Re
         scan, metadata, text = pdf.qr, pdf.metadata, pdf.text
     if report.unreadable:
         return report
-    claims = _qr_step(scan, report, trust, image_only=kind == "image")
+    signed_qr = _qr_step(scan, report, trust, image_only=kind == "image")
+    claims = signed_qr[0] if signed_qr else None
     if claims is not None and kind != "image":
         _consistency(claims, metadata, text, report)
-    qr_signer = trust.signer_by_kid(payload_kid(unpack(report.qr_text[0]))) if claims else None
-    _signers_agree(report, organization(qr_signer.certificate) if qr_signer else None)
+    _signers_agree(report, organization(signed_qr[1].certificate) if signed_qr else None)
     if claims is not None and kind == "image":
         report.add(
             "consistency",
