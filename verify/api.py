@@ -220,7 +220,20 @@ def _date(text: str | None) -> date | None:
 
 
 def verify_bytes(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
-    """Verify the bytes of an OFD, PDF, PNG or JPEG file."""
+    """Verify the bytes of an OFD, PDF, PNG or JPEG file; never raises.
+
+    An unexpected error (a defect here, not a verdict on the input) gives a
+    ``cannot_verify`` report that names it.
+    """
+    try:
+        return _verify(data, source, trust, at)
+    except Exception as exc:  # the last line of defence against hostile input
+        report = Report(source)
+        report.unreadable = f"internal error while checking ({type(exc).__name__}: {exc})"
+        return report
+
+
+def _verify(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
     report = Report(source)
     kind = _sniff(data)
     if kind is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -23,6 +24,10 @@ ROOT_FILE = "OFD.xml"
 DOC_ROOT = "Doc_0/Document.xml"
 _NSMAP = {"ofd": OFD_NS}
 _FILE_MODE = 0o644 << 16
+# What zipfile raises on damaged input besides BadZipFile (seen flipping bits of real
+# packages): a corrupt deflate stream, a flipped compression method or encryption flag, a
+# stream cut short.
+_DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError)
 
 
 def ofd(
@@ -68,7 +73,7 @@ def read_package(data: bytes) -> dict[str, bytes]:
     """The parts of an OFD package, path → raw bytes (leading ``/`` stripped).
 
     Raises:
-        ValueError: not a ZIP, or no OFD.xml in it.
+        ValueError: not a ZIP, a damaged one, or no OFD.xml in it.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -77,7 +82,7 @@ def read_package(data: bytes) -> dict[str, bytes]:
                 for info in archive.infolist()
                 if not info.is_dir()
             }
-    except zipfile.BadZipFile as exc:
+    except _DAMAGED_ZIP as exc:
         raise ValueError(f"damaged or not a ZIP package: {exc}") from exc
     if ROOT_FILE not in parts:
         raise ValueError("not an OFD package: no OFD.xml")
