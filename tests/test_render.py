@@ -51,9 +51,10 @@ def test_name_number_and_photo_are_visible_in_their_boxes(each: Issued, tmp_path
                 drawn = Box(first.x, item.box.y, last.x + last.width - first.x, item.box.h)
                 assert item.box.contains(drawn)
                 ink = dark_fraction(crop(image, drawn))
-                assert ink > 0.05, (page.id, item.id, ink)
+                assert ink > 0.05, (page.id, item.id, ink)  # measured 0.104-0.201
                 seen.add(item.id)
             elif isinstance(item, ImageItem) and item.id == "photo":
+                # measured 0.996: the photo fills its box
                 assert dark_fraction(crop(image, item.box), threshold=235) > 0.9
                 seen.add("photo")
     assert seen == {"name", "number", "photo"}
