@@ -40,6 +40,9 @@ __all__ = [
 #: One typographic point in millimetres; template font sizes are in points.
 PT_TO_MM = 25.4 / 72.0
 _SHRINK_STEP_PT = 0.25
+# Room below the baseline a line of CJK text needs, in ems; the first baseline sits half of
+# it lower than the ascent, so the glyphs are centred in their line box.
+_DESCENT_EM = 0.2
 #: Characters that may not begin a line, and ones that may not end one (GB/T 15834 usage).
 _NO_LINE_START = frozenset("，。、；：？！）》」』】〕’”…·%,.;:?!)]")
 _NO_LINE_END = frozenset("（《「『【〔‘“([")
@@ -310,12 +313,11 @@ class _Builder:
         }
         for n, row in enumerate(raw["rows"]):
             top = y + dy + n * step
-            label_box = Box(x + dx, top, label_w, step)
             yield from self.item_text(
                 {
                     "text": row["label"],
                     "id": f"label:{row['label']}",
-                    "box": [label_box.x, top, label_w, step],
+                    "box": [x + dx, top, label_w, step],
                     **label_style,
                 },
                 0,
@@ -414,7 +416,7 @@ class _Builder:
             size = size_pt * PT_TO_MM
             lines = self.wrap(text, size, box.w) if wrap else [text]
             widths = [self.natural_width(line, size) for line in lines]
-            height = size * (ascent + line_height * (len(lines) - 1) + 0.2)
+            height = size * (ascent + line_height * (len(lines) - 1) + _DESCENT_EM)
             if max(widths) <= box.w + 1e-6 and height <= box.h + 1e-6:
                 break
             if size_pt - _SHRINK_STEP_PT < min_pt - 1e-9:
@@ -430,7 +432,7 @@ class _Builder:
         runs: list[GlyphRun] = []
         top = box.y + (box.h - height) / 2 if not wrap else box.y
         for n, (line, width) in enumerate(zip(lines, widths, strict=True)):
-            baseline = top + size * (ascent + 0.1 + line_height * n)
+            baseline = top + size * (ascent + _DESCENT_EM / 2 + line_height * n)
             spacing = 0.0
             if align == "distribute" and len(line) > 1:
                 spacing = (box.w - width) / (len(line) - 1)
@@ -479,7 +481,7 @@ class _Builder:
 def build_layout(
     cert: Certificate, stack: FontStack | None = None, qr_text: str | None = None
 ) -> DocumentLayout:
-    """Lay out every page of ``cert``'s kind (pages with ``print = false`` are include-only).
+    """Lay out every page of ``cert``'s kind.
 
     The QR shows ``qr_text`` (the signed payload) or, without it, the unsigned placeholder.
 
@@ -490,7 +492,7 @@ def build_layout(
     builder = _Builder(cert, stack or font_stack())
     if qr_text is not None:
         builder.qr = qr_png(qr_text)
-    pages = tuple(builder.page(p) for p in cert.kind.pages if p.get("print", True))
+    pages = tuple(builder.page(p) for p in cert.kind.pages)
     if builder.problems:
         raise RecordError(builder.problems)
     return DocumentLayout(cert, pages, core_metadata(cert))

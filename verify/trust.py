@@ -18,7 +18,6 @@ from asn1crypto import pem
 from asn1crypto import x509 as a509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 
 from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify
 
@@ -188,11 +187,3 @@ def _issued_by(certificate: bytes, root: bytes) -> bool:
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
-
-
-def public_key_pem(certificate: bytes) -> bytes:
-    """PEM of a certificate's public key (ECDSA/RSA)."""
-    key = x509.load_der_x509_certificate(certificate).public_key()
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
