@@ -196,7 +196,7 @@ def test_a_qr_pasted_from_another_certificate_fails_consistency(sealed: dict[str
     report = verify_bytes(render_pdf(forged_layout), "forged.pdf", trust_of(item), AT)
     assert outcome(report, "qr.signature") == "pass"  # the pasted QR itself is genuine
     assert report.verdict is Verdict.NOT_AUTHENTIC
-    assert report.failed_steps == ["consistency"]
+    assert "consistency" in report.failed_steps
     assert "S000032000123254000099" in details(report)
 
 
@@ -344,4 +344,31 @@ def test_an_altered_seal_is_rejected(sealed: dict[str, Sealed]) -> None:
     report = verify_bytes(ofd, "altered-seal.ofd", trust_of(item), AT)
     assert outcome(report, "signature 1.value") == "pass"  # the signer signed it anyway
     assert outcome(report, "signature 1.seal") == "fail"
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+
+
+def test_a_hidden_pdf_signature_is_not_outvoted_by_the_qr(sealed: dict[str, Sealed]) -> None:
+    """One byte (/FT /Sig -> /FT /Siq) hides the signature field from readers."""
+    item = sealed["skill"]
+    hidden = item.pdf_path.read_bytes().replace(b"/FT /Sig", b"/FT /Siq", 1)
+    report = verify_bytes(hidden, "hidden.pdf", trust_of(item), AT)
+    assert outcome(report, "pdf.signatures") == "fail"
+    assert outcome(report, "file_signature") == "fail"
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+
+
+def test_an_unsigned_copy_with_edited_fields_and_the_genuine_qr_is_rejected(
+    sealed: dict[str, Sealed],
+) -> None:
+    """Number and holder unchanged, the 工种 changed, the real QR kept, no signature."""
+    item = sealed["skill"]
+    record = sample_record("skill") | {"work_type": "高压电工"}
+    edited = validate_record(load_kind("skill"), record, AT)
+    genuine_qr = Sealer(item.store).qr_text(item.rendered.certificate)
+    forged = render_pdf(build_layout(edited, qr_text=genuine_qr))
+    report = verify_bytes(forged, "edited.pdf", trust_of(item), AT)
+    assert outcome(report, "qr.signature") == "pass"
+    assert outcome(report, "qr_vs_file") == "pass"  # the QR alone cannot tell
+    assert report.failed_steps == ["signature"]
+    assert outcome(report, "file_signature") == "fail"
     assert report.verdict is Verdict.NOT_AUTHENTIC

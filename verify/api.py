@@ -153,6 +153,21 @@ def _consistency(claims: QRClaims, metadata: dict[str, str], text: str, report: 
         )
 
 
+def _born_digital_is_sealed(kind: str, text: str, report: Report) -> None:
+    """A file made by the issuer (an OFD, or a PDF with a text layer) that shows a signed QR
+    must carry a file signature: the QR vouches only for number, holder and dates, the file
+    signature for everything printed. Only scans (image-only) rest on the QR alone."""
+    born_digital = kind == "ofd" or bool("".join(text.split()))
+    if born_digital and not report.signatures:
+        report.add(
+            "signature",
+            "file_signature",
+            Outcome.FAIL,
+            "the file shows a genuine QR but carries no file signature: its printed fields "
+            "are not protected (issued certificates are always sealed)",
+        )
+
+
 def _signers_agree(report: Report, qr_body: str | None) -> None:
     """Trusted file signatures and the QR must come from one issuing body (compared by the
     organisation, O, of their certificates)."""
@@ -272,6 +287,7 @@ def _verify(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
     claims = signed_qr[0] if signed_qr else None
     if claims is not None and kind != "image":
         _consistency(claims, metadata, text, report)
+        _born_digital_is_sealed(kind, text, report)
     _signers_agree(report, organization(signed_qr[1].certificate) if signed_qr else None)
     if claims is not None and kind == "image":
         report.add(

@@ -201,7 +201,15 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
     facts.text = _text(data)
     facts.qr = _scan_pages(data)
-    if not signatures:
+    if not signatures and b"/ByteRange" in data:
+        report.add(
+            "signature",
+            "pdf.signatures",
+            Outcome.FAIL,
+            "the file holds a signature dictionary (/ByteRange) but no signature field "
+            "leads to it: the signature was damaged or hidden",
+        )
+    elif not signatures:
         report.add("signature", "pdf.signatures", Outcome.INFO, "no signatures")
     for n, embedded in enumerate(signatures):
         _check_signature(n, embedded, report, trust)
