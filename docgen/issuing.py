@@ -8,7 +8,7 @@ place, and a failure removes the temporary files.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from .pdf import render_pdf
 from .signing.sealer import Sealer
 from .validation import Certificate, validate_record
 
-__all__ = ["IssuedCertificate", "Rendered", "issue_records", "render"]
+__all__ = ["IssuedCertificate", "Rendered", "issue_records", "render", "validate_records"]
 
 
 @dataclass(frozen=True)
@@ -64,28 +64,25 @@ def render(cert: Certificate, sealer: Sealer | None = None) -> Rendered:
     return Rendered(cert, layout, sealer.seal_ofd(layout), pdf)
 
 
-def issue_records(
+def validate_records(
     kind_name: str | None,
     records: Sequence[Mapping[str, Any]],
     at: datetime,
-    out_dir: Path,
     *,
     base_dir: Path | None = None,
     source: str = "record",
-    overwrite: bool = False,
     sealer: Sealer | None = None,
-) -> list[IssuedCertificate]:
-    """Validate, render and write ``records``; all or nothing.
+) -> list[Certificate]:
+    """Validate every record (of ``kind_name``, or of each record's ``kind``) and, with a
+    ``sealer``, check that it may sign each.
 
-    ``kind_name`` may be None when every record names its ``kind``. With several records,
-    error lines name each as ``source[index]``.
+    With several records, error lines name each as ``source[index]``.
 
     Raises:
-        RecordError: any record is invalid (problems of all records, nothing written).
-        OutputError: a target exists (without ``overwrite``) or cannot be written.
+        RecordError: the problems of every invalid record.
     """
     problems: list[FieldProblem] = []
-    rendered: list[Rendered] = []
+    certificates: list[Certificate] = []
     for index, record in enumerate(records):
         where = source if len(records) == 1 else f"{source}[{index}]"
         name = kind_name or (record.get("kind") if isinstance(record, Mapping) else None)
@@ -101,6 +98,41 @@ def issue_records(
             continue
         try:
             cert = validate_record(load_kind(name), record, at, base_dir, where)
+        except RecordError as exc:
+            problems.extend(exc.about(where).problems)
+            continue
+        refused = sealer.problems(cert) if sealer is not None else []
+        problems.extend(replace(p, record=where) for p in refused)
+        certificates.append(cert)
+    if problems:
+        raise RecordError(problems)
+    return certificates
+
+
+def issue_records(
+    kind_name: str | None,
+    records: Sequence[Mapping[str, Any]],
+    at: datetime,
+    out_dir: Path,
+    *,
+    base_dir: Path | None = None,
+    source: str = "record",
+    overwrite: bool = False,
+    sealer: Sealer | None = None,
+) -> list[IssuedCertificate]:
+    """Validate, render and write ``records`` without registering them; all or nothing.
+    (Sealed certificates are issued through :func:`docgen.registry.lifecycle.issue`.)
+
+    Raises:
+        RecordError: any record is invalid (problems of all records, nothing written).
+        OutputError: a target exists (without ``overwrite``) or cannot be written.
+    """
+    certificates = validate_records(kind_name, records, at, base_dir=base_dir, source=source)
+    problems: list[FieldProblem] = []
+    rendered: list[Rendered] = []
+    for index, cert in enumerate(certificates):
+        where = source if len(records) == 1 else f"{source}[{index}]"
+        try:
             rendered.append(render(cert, sealer))
         except RecordError as exc:
             problems.extend(exc.about(where).problems)

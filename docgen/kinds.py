@@ -81,6 +81,7 @@ class KindSpec:
     sample: dict[str, Any]
     source: str
     seal_title: str = "电子证照专用章"
+    lifecycle: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def issuer_field(self) -> str:
@@ -161,6 +162,7 @@ def _parse(text: str, source: str) -> KindSpec:
         sample=dict(data.get("sample", {})),
         source=source,
         seal_title=kind.get("seal_title", "电子证照专用章"),
+        lifecycle={k: dict(v) for k, v in data.get("lifecycle", {}).items()},
     )
 
 

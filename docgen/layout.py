@@ -312,6 +312,8 @@ class _Builder:
             "min_size": raw.get("min_size"),
         }
         for n, row in enumerate(raw["rows"]):
+            if "only_if" in row and self.cert.values.get(row["only_if"]) is None:
+                continue  # an optional row whose field is absent is not drawn
             top = y + dy + n * step
             yield from self.item_text(
                 {

@@ -38,6 +38,7 @@ __all__ = [
     "masked",
     "pack",
     "payload_kid",
+    "read_claims",
     "unpack",
     "verify_payload",
 ]
@@ -64,6 +65,8 @@ class Claim(IntEnum):
     ISSUED = 6  # days since 1970-01-01
     VALID_FROM = 7
     VALID_TO = 8
+    REVIEW = 9  # 应复审日期, for kinds that have one
+    STATUS_INDEX = 10  # the certificate's entry in its issuer's signed status list
 
 
 #: Certificate kinds by their code in the payload (stable: printed codes never change).
@@ -87,6 +90,8 @@ class QRClaims:
     issued: date
     valid_from: date | None = None
     valid_to: date | None = None
+    review: date | None = None
+    status_index: int | None = None
 
     def to_cbor(self) -> bytes:
         """The CBOR map of the claims (deterministic: integer keys in order)."""
@@ -102,6 +107,10 @@ class QRClaims:
             data[Claim.VALID_FROM] = (self.valid_from - _EPOCH).days
         if self.valid_to is not None:
             data[Claim.VALID_TO] = (self.valid_to - _EPOCH).days
+        if self.review is not None:
+            data[Claim.REVIEW] = (self.review - _EPOCH).days
+        if self.status_index is not None:
+            data[Claim.STATUS_INDEX] = self.status_index
         return bytes(cbor2.dumps({int(k): v for k, v in data.items()}, canonical=True))
 
     @classmethod
@@ -140,6 +149,11 @@ class QRClaims:
             raise PayloadError(f"unknown kind code {raw.get(int(Claim.KIND))!r}")
         issued = day(Claim.ISSUED)
         assert issued is not None
+        index = raw.get(int(Claim.STATUS_INDEX))
+        if index is not None and (
+            not isinstance(index, int) or isinstance(index, bool) or index < 0
+        ):
+            raise PayloadError("claim status_index is not a whole number")
         return cls(
             kind=kind,
             number=text(Claim.NUMBER),
@@ -149,6 +163,8 @@ class QRClaims:
             issued=issued,
             valid_from=day(Claim.VALID_FROM, required=False),
             valid_to=day(Claim.VALID_TO, required=False),
+            review=day(Claim.REVIEW, required=False),
+            status_index=index,
         )
 
 
@@ -199,12 +215,8 @@ def unpack(text: str) -> bytes:
     return bytes(body)
 
 
-def payload_kid(cose: bytes) -> bytes:
-    """The key id in the protected header of a COSE_Sign1 message.
-
-    Raises:
-        PayloadError: not a COSE_Sign1 message, or no key id.
-    """
+def _sign1(cose: bytes) -> tuple[dict[Any, Any], bytes]:
+    """The protected header map and the payload of a COSE_Sign1 message (not verified)."""
     try:
         message = cbor2.loads(cose)
         if isinstance(message, cbor2.CBORTag):
@@ -212,12 +224,34 @@ def payload_kid(cose: bytes) -> bytes:
                 raise PayloadError(f"CBOR tag {message.tag} is not COSE_Sign1")
             message = message.value
         protected = cbor2.loads(message[0]) if message[0] else {}
-    except (cbor2.CBORDecodeError, ValueError, TypeError, IndexError) as exc:
+        payload = message[2]
+    except (cbor2.CBORDecodeError, ValueError, TypeError, IndexError, KeyError) as exc:
         raise PayloadError(f"not a COSE_Sign1 message ({exc})") from exc
-    kid = protected.get(_HEADER_KID) if isinstance(protected, dict) else None
+    if not isinstance(protected, dict) or not isinstance(payload, bytes):
+        raise PayloadError("not a COSE_Sign1 message (bad header or payload)")
+    return protected, payload
+
+
+def payload_kid(cose: bytes) -> bytes:
+    """The key id in the protected header of a COSE_Sign1 message.
+
+    Raises:
+        PayloadError: not a COSE_Sign1 message, or no key id.
+    """
+    kid = _sign1(cose)[0].get(_HEADER_KID)
     if not isinstance(kid, bytes):
         raise PayloadError("no key id in the protected header")
     return kid
+
+
+def read_claims(text: str) -> QRClaims:
+    """The claims of a QR text **without** checking its signature: to look a certificate
+    up (the registry answers), never to vouch for it.
+
+    Raises:
+        PayloadError: not one of our payloads, or damaged.
+    """
+    return QRClaims.from_cbor(_sign1(unpack(text))[1])
 
 
 def verify_payload(text: str, certificates: Mapping[bytes, bytes]) -> tuple[QRClaims, bytes]:

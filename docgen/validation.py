@@ -46,6 +46,7 @@ class Certificate:
     identifier: str
     version: int
     issued_at: datetime
+    status_index: int | None = None  # its entry in the issuer's status list, once registered
 
     @property
     def number(self) -> str:
@@ -274,11 +275,12 @@ class _Checker:
         if start is None:
             return
         expected = add_years(start, int(rule["years"]))
+        allowed = {expected} | {add_years(start, int(y)) for y in rule.get("also_years", [])}
         name = rule["field"]
         given = self.values.get(name)
         if given is None and name not in self.raw:
             self.values[name] = expected
-        elif given is not None and given != expected:
+        elif given is not None and given not in allowed:
             self.problem(
                 name,
                 f"{given.isoformat()} must be {rule['years']} years after "

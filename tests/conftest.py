@@ -24,6 +24,13 @@ SCHEMAS = SHARED / "schemas" / "ofd"
 AT = parse_at("2026-11-20T10:00:00+08:00")
 
 
+@pytest.fixture(autouse=True)
+def _registry_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own default registry, never the working folder's."""
+    monkeypatch.setenv("DOCGEN_DB", f"sqlite:///{tmp_path / 'default-registry.db'}")
+    monkeypatch.delenv("DOCGEN_REGISTRY_KEY_FILE", raising=False)
+
+
 @dataclass(frozen=True)
 class Issued:
     """One sample certificate rendered and written to disk."""

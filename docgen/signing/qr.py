@@ -27,6 +27,8 @@ def claims_for(cert: Certificate) -> QRClaims:
         issued=values["issue_date"],
         valid_from=values.get("valid_from"),
         valid_to=values.get("valid_to"),
+        review=values.get("review_date"),
+        status_index=cert.status_index,
     )
 
 

@@ -1,0 +1,8 @@
+"""The ``docgen`` command line: one group, its commands grouped by who uses them."""
+
+from __future__ import annotations
+
+from . import issuing, registry, verifying
+from .common import main
+
+__all__ = ["issuing", "main", "registry", "verifying"]

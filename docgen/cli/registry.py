@@ -1,0 +1,323 @@
+"""Registry commands: the database, lifecycle changes, status and the audit log.
+
+Each command is a thin layer over :mod:`docgen.registry`: it parses options, calls one
+function and prints its result or one line per error (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..clock import now
+from ..errors import DocgenError, RecordError
+from ..registry import NotFoundError, Registry, lifecycle, status_of
+from ..registry.audit import verify_chain
+from ..signing.keystore import PROFILES
+from .common import PASSPHRASE_HELP, at_option, db_option, fail, load_records, main, operator_option
+from .issuing import open_sealer
+
+__all__ = ["audit", "correct", "db", "extend", "reissue", "review", "revoke", "status"]
+
+
+def _sealing(command: Any) -> Any:
+    """The options of a change that seals new files."""
+    for option in reversed(
+        [
+            click.option(
+                "--keys",
+                "keys_dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=Path("keys"),
+                show_default=True,
+                help="Key store of the issuing body.",
+            ),
+            click.option(
+                "--profile", type=click.Choice(PROFILES), default="sm2", show_default=True
+            ),
+            click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP),
+            click.option(
+                "--out",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="Folder of the new files (default: beside the current version's).",
+            ),
+            click.option("--overwrite", is_flag=True, help="Replace files that already exist."),
+            db_option(),
+            operator_option(),
+            at_option("Time of the change (default: now)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _written(item: lifecycle.Written) -> None:
+    click.echo(f"{item.number} version {item.version}: {item.identifier}")
+    click.echo(str(item.ofd))
+    click.echo(str(item.pdf))
+
+
+@main.group()
+def db() -> None:
+    """The registry database."""
+
+
+@db.command("upgrade")
+@db_option()
+def db_upgrade(db: str | None) -> None:
+    """Create the registry, or migrate an older schema to this version's."""
+    try:
+        with Registry.open(db, upgrade=True) as registry:
+            click.echo(f"registry at {registry.engine.url.render_as_string()}: schema is current")
+    except DocgenError as exc:
+        fail([str(exc)])
+
+
+@main.command()
+@click.argument("number")
+@click.option("--reason", required=True, help="Why (recorded and shown to verifiers).")
+@db_option()
+@operator_option()
+@at_option("Time the revocation takes effect (default: now).")
+def revoke(number: str, reason: str, db: str | None, operator: str, at: datetime | None) -> None:
+    """Revoke certificate NUMBER (its current version)."""
+    try:
+        with Registry.open(db) as registry:
+            row = lifecycle.revoke(
+                registry, number, reason=reason, operator=operator, at=at or now()
+            )
+    except DocgenError as exc:
+        fail([str(exc)])
+    click.echo(f"{row.number} version {row.version} revoked: {reason.strip()}")
+
+
+@main.command()
+@click.argument("number")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The corrected record (JSON), all fields.",
+)
+@click.option("--reason", default=None, help="What was corrected.")
+@_sealing
+def correct(
+    number: str,
+    data: Path,
+    reason: str | None,
+    keys_dir: Path,
+    profile: str,
+    passphrase_env: str | None,
+    out: Path | None,
+    overwrite: bool,
+    db: str | None,
+    operator: str,
+    at: datetime | None,
+) -> None:
+    """Issue a corrected new version of NUMBER; the old version becomes superseded."""
+    records = load_records(data)
+    if len(records) != 1:
+        fail([f"{data}: holds {len(records)} records; a correction takes one"])
+    record = _with_photo_path(records[0], data.parent)
+    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
+    try:
+        with Registry.open(db) as registry:
+            item = lifecycle.correct(
+                registry,
+                number,
+                record,
+                sealer,
+                operator=operator,
+                at=at or now(),
+                reason=reason,
+                out_dir=out,
+                overwrite=overwrite,
+            )
+    except RecordError as exc:
+        fail(exc.lines())
+    except DocgenError as exc:
+        fail([str(exc)])
+    _written(item)
+
+
+def _with_photo_path(record: Any, base: Path) -> Any:
+    """A record whose relative photo path is made absolute (records are re-validated later)."""
+    if isinstance(record, dict) and isinstance(record.get("photo"), str):
+        photo = record["photo"]
+        if not photo.startswith("data:") and not Path(photo).is_absolute():
+            return {**record, "photo": str((base / photo).resolve())}
+    return record
+
+
+@main.command()
+@click.argument("number")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="For a legacy paper record only: the full record with the holder's photo.",
+)
+@click.option("--reason", default=None, help="Lost, damaged, ...")
+@_sealing
+def reissue(
+    number: str,
+    data: Path | None,
+    reason: str | None,
+    keys_dir: Path,
+    profile: str,
+    passphrase_env: str | None,
+    out: Path | None,
+    overwrite: bool,
+    db: str | None,
+    operator: str,
+    at: datetime | None,
+) -> None:
+    """补发: replace a lost or damaged certificate by a new e-certificate version (never by
+    paper)."""
+    record = None
+    if data is not None:
+        records = load_records(data)
+        record = _with_photo_path(records[0], data.parent)
+    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
+    try:
+        with Registry.open(db) as registry:
+            item = lifecycle.reissue(
+                registry,
+                number,
+                sealer,
+                operator=operator,
+                at=at or now(),
+                record=record,
+                reason=reason,
+                out_dir=out,
+                overwrite=overwrite,
+            )
+    except RecordError as exc:
+        fail(exc.lines())
+    except DocgenError as exc:
+        fail([str(exc)])
+    _written(item)
+
+
+@main.command()
+@click.argument("number")
+@click.option(
+    "--clean-record",
+    is_flag=True,
+    help="10 years of continuous clean work: the next review is due after the longer interval.",
+)
+@_sealing
+def review(
+    number: str,
+    clean_record: bool,
+    keys_dir: Path,
+    profile: str,
+    passphrase_env: str | None,
+    out: Path | None,
+    overwrite: bool,
+    db: str | None,
+    operator: str,
+    at: datetime | None,
+) -> None:
+    """复审 of special-operations certificate NUMBER: within the 60 days before 应复审日期."""
+    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
+    try:
+        with Registry.open(db) as registry:
+            item = lifecycle.review(
+                registry,
+                number,
+                sealer,
+                operator=operator,
+                at=at or now(),
+                clean_record=clean_record,
+                out_dir=out,
+                overwrite=overwrite,
+            )
+    except RecordError as exc:
+        fail(exc.lines())
+    except DocgenError as exc:
+        fail([str(exc)])
+    _written(item)
+
+
+@main.command()
+@click.argument("number")
+@_sealing
+def extend(
+    number: str,
+    keys_dir: Path,
+    profile: str,
+    passphrase_env: str | None,
+    out: Path | None,
+    overwrite: bool,
+    db: str | None,
+    operator: str,
+    at: datetime | None,
+) -> None:
+    """证书延期 of NUMBER: a new version whose validity ends later (years from the kind file)."""
+    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
+    try:
+        with Registry.open(db) as registry:
+            item = lifecycle.extend(
+                registry,
+                number,
+                sealer,
+                operator=operator,
+                at=at or now(),
+                out_dir=out,
+                overwrite=overwrite,
+            )
+    except RecordError as exc:
+        fail(exc.lines())
+    except DocgenError as exc:
+        fail([str(exc)])
+    _written(item)
+
+
+@main.command()
+@click.argument("query")
+@db_option()
+@at_option("Day to answer for (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def status(query: str, db: str | None, at: datetime | None, as_json: bool) -> None:
+    """The status of a certificate, by NUMBER, GB/T 36904 IDENTIFIER or QR text: exit 0
+    when valid, 1 when not (revoked, superseded, expired, ...)."""
+    try:
+        with Registry.open(db) as registry, registry.reading() as session:
+            answer = status_of(session, query, at or now())
+    except NotFoundError as exc:
+        fail([str(exc)])
+    except DocgenError as exc:
+        fail([str(exc)])
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{answer.number} version {answer.version}: {answer.sentence()}")
+        click.echo(f"  holder {answer.holder} ({answer.id_masked}); issued by {answer.issuer}")
+        click.echo(f"  identifier {answer.identifier}")
+    raise SystemExit(0 if answer.valid else 1)
+
+
+@main.group()
+def audit() -> None:
+    """The append-only audit log."""
+
+
+@audit.command("verify")
+@db_option()
+def audit_verify(db: str | None) -> None:
+    """Recompute the audit log's hash chain; name the first row that was changed."""
+    try:
+        with Registry.open(db) as registry, registry.reading() as session:
+            check = verify_chain(session)
+    except DocgenError as exc:
+        fail([str(exc)])
+    if not check.ok:
+        where = f"row {check.broken_id}" if check.broken_id is not None else "the chain's end"
+        fail([f"audit log broken at {where}: {check.reason}"])
+    click.echo(f"audit log intact: {check.rows} rows, head {check.head}")

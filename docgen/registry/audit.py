@@ -1,0 +1,142 @@
+"""The append-only audit log: every row is chained to the one before by SHA-256.
+
+A row's hash covers its own fields and the previous row's hash, and the chain's head (last
+id and hash) is kept in ``registry_meta`` in the same transaction. Editing, deleting or
+inserting a row breaks the chain at that row; cutting rows off the end no longer matches
+the head. Appends lock the head row, so concurrent writers cannot fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AuditEntry, MetaItem
+
+__all__ = ["GENESIS", "HEAD_KEY", "AuditCheck", "append", "entry_hash", "verify_chain"]
+
+#: The "previous hash" of the first row.
+GENESIS = "0" * 64
+#: ``registry_meta`` key of the chain head, ``"<id>:<hash>"``.
+HEAD_KEY = "audit_head"
+
+
+def entry_hash(
+    entry_id: int,
+    at: datetime,
+    operator: str,
+    action: str,
+    subject: str,
+    reason: str | None,
+    detail: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of one row's fields and the previous row's hash, canonically encoded."""
+    fields = [
+        entry_id,
+        at.astimezone(UTC).isoformat(),
+        operator,
+        action,
+        subject,
+        reason,
+        detail,
+        prev_hash,
+    ]
+    encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _head(session: Session) -> MetaItem:
+    head = session.get(MetaItem, HEAD_KEY, with_for_update=True)
+    if head is None:
+        head = MetaItem(key=HEAD_KEY, value=f"0:{GENESIS}")
+        session.add(head)
+    return head
+
+
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    operator: str,
+    action: str,
+    subject: str,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add a row at the end of the chain (in the caller's transaction) and return it."""
+    head = _head(session)
+    last_id, _, prev_hash = head.value.partition(":")
+    entry_id = int(last_id) + 1
+    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = entry_hash(entry_id, at, operator, action, subject, reason, text, prev_hash)
+    entry = AuditEntry(
+        id=entry_id,
+        at=at,
+        operator=operator,
+        action=action,
+        subject=subject,
+        reason=reason,
+        detail=text,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    session.add(entry)
+    head.value = f"{entry_id}:{digest}"
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """The outcome of :func:`verify_chain`."""
+
+    rows: int
+    head: str
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every row and the head agree."""
+        return self.broken_id is None and not self.reason
+
+
+def verify_chain(session: Session) -> AuditCheck:
+    """Recompute the chain row by row; names the first row that does not fit."""
+    prev_id, prev_hash, rows = 0, GENESIS, 0
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        rows += 1
+        if entry.id != prev_id + 1:
+            return AuditCheck(rows, prev_hash, entry.id, f"row {prev_id + 1} is missing")
+        if entry.prev_hash != prev_hash:
+            return AuditCheck(rows, prev_hash, entry.id, "does not follow the row before")
+        expected = entry_hash(
+            entry.id,
+            entry.at,
+            entry.operator,
+            entry.action,
+            entry.subject,
+            entry.reason,
+            entry.detail,
+            entry.prev_hash,
+        )
+        if expected != entry.hash:
+            return AuditCheck(rows, prev_hash, entry.id, "its content was changed")
+        prev_id, prev_hash = entry.id, entry.hash
+    head = session.get(MetaItem, HEAD_KEY)
+    recorded = head.value if head is not None else f"0:{GENESIS}"
+    if recorded != f"{prev_id}:{prev_hash}":
+        return AuditCheck(
+            rows,
+            prev_hash,
+            None,
+            f"the chain ends at row {prev_id} but the recorded head is row "
+            f"{recorded.partition(':')[0]}: rows were removed from the end",
+        )
+    return AuditCheck(rows, prev_hash)

@@ -1,0 +1,652 @@
+"""Changes of a certificate's life, each recorded, audited and all-or-nothing.
+
+Issue, revoke, correct, reissue (补发), review (复审) and extend (延期). A change that
+writes files follows one protocol: render and seal, stage every file under a temporary
+name beside its target (written whole and synced), then in **one transaction** add the
+rows, the state changes, the audit entries and one *file intent* per file; after the
+commit, rename the staged files into place and drop the intents. A crash before the commit
+leaves only staged temporaries (removed); a crash after it is finished by the next
+:meth:`Registry.open`. So no file exists without its row, and no row without its files.
+
+The rules (review window, intervals, extension years) are data in each kind's
+``[lifecycle]`` table, with their source in DOMAIN.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clock import BEIJING, add_years
+from ..errors import FieldProblem, OutputError, RecordError
+from ..issuing import Rendered, render
+from ..kinds import load_kind
+from ..qrpayload import masked
+from ..signing.sealer import Sealer
+from ..validation import Certificate, validate_record
+from . import audit
+from .errors import NotFoundError, RefusedError
+from .lookup import current_version
+from .models import CertificateRow, FileIntent, IssuingBody, StatusChange
+from .status import State, Status, answer
+from .store import Registry, settle
+
+__all__ = [
+    "Written",
+    "correct",
+    "extend",
+    "issue",
+    "record_of",
+    "reissue",
+    "review",
+    "revoke",
+]
+
+
+@dataclass(frozen=True)
+class Written:
+    """A certificate version the registry now holds, and where its files are."""
+
+    number: str
+    version: int
+    identifier: str
+    ofd: Path
+    pdf: Path
+
+
+def record_of(cert: Certificate) -> dict[str, Any]:
+    """A validated certificate as a record that validates again to the same values
+    (dates as ISO text, the normalised photo as a data URI, the version)."""
+    record: dict[str, Any] = {"kind": cert.kind.name, "version": cert.version}
+    for name, value in cert.values.items():
+        if name == "photo":
+            record[name] = "data:image/jpeg;base64," + base64.b64encode(cert.photo.jpeg).decode()
+        elif isinstance(value, date):
+            record[name] = value.isoformat()
+        else:
+            record[name] = value
+    return record
+
+
+def _file_name(number: str, version: int, suffix: str) -> str:
+    return f"{number}{suffix}" if version == 1 else f"{number}-v{version}{suffix}"
+
+
+def _stage(target: Path, data: bytes) -> Path:
+    """Write ``data`` whole to a temporary file beside ``target``; returns its path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(name, 0o644)
+    return Path(name)
+
+
+class _Files:
+    """Staged files of one transaction: renamed after the commit, removed on failure."""
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[Path, Path, str]] = []
+
+    def add(self, session: Session, target: Path, data: bytes, overwrite: bool) -> str:
+        if target.exists() and not overwrite:
+            raise OutputError(f"{target} exists; pass --overwrite to replace it")
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            staged = _stage(target, data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
+        self.staged.append((target, staged, digest))
+        session.add(FileIntent(path=str(target), staged=str(staged), sha256=digest))
+        return digest
+
+    def discard(self) -> None:
+        for _, staged, _ in self.staged:
+            staged.unlink(missing_ok=True)
+
+    def settle(self, registry: Registry) -> None:
+        for target, staged, digest in self.staged:
+            settle(str(target), str(staged), digest)
+        with registry.writing() as session:
+            paths = [str(t) for t, _, _ in self.staged]
+            for intent in session.scalars(select(FileIntent).where(FileIntent.path.in_(paths))):
+                session.delete(intent)
+
+
+def _body(session: Session, cert: Certificate, at: datetime) -> IssuingBody:
+    code = str(cert.values["issuer_code"])
+    body = session.scalars(
+        select(IssuingBody).where(IssuingBody.code == code).with_for_update()
+    ).first()
+    if body is None:
+        body = IssuingBody(
+            code=code,
+            name=str(cert.values[cert.kind.issuer_field]),
+            next_status_index=0,
+            created_at=at,
+        )
+        session.add(body)
+        session.flush()
+    return body
+
+
+def _date(values: Mapping[str, Any], name: str) -> date | None:
+    value = values.get(name)
+    return value if isinstance(value, date) else None
+
+
+def _add_version(
+    registry: Registry,
+    session: Session,
+    files: _Files,
+    cert: Certificate,
+    sealer: Sealer,
+    out_dir: Path,
+    *,
+    operator: str,
+    at: datetime,
+    action: str,
+    reason: str | None,
+    related: CertificateRow | None,
+    overwrite: bool,
+) -> tuple[CertificateRow, Written]:
+    """Render, seal and stage ``cert`` and add its row, state change and audit entry."""
+    body = _body(session, cert, at)
+    cert = replace(cert, status_index=body.next_status_index)
+    body.next_status_index += 1
+    rendered: Rendered = render(cert, sealer)
+    ofd = out_dir / _file_name(cert.number, cert.version, ".ofd")
+    pdf = out_dir / _file_name(cert.number, cert.version, ".pdf")
+    values = cert.values
+    id_number = str(values["id_number"])
+    row = CertificateRow(
+        identifier=cert.identifier,
+        kind=cert.kind.name,
+        number=cert.number,
+        version=cert.version,
+        holder_name=str(values["name"]),
+        id_hash=registry.key.id_hash(id_number),
+        id_masked=masked(id_number, len(id_number)),
+        issuer=body,
+        issue_date=values["issue_date"],
+        first_issue_date=_date(values, "first_issue_date"),
+        valid_from=_date(values, cert.kind.metadata.get("valid_from", "valid_from")),
+        valid_to=_date(values, cert.kind.metadata.get("valid_to", "valid_to")),
+        review_date=_date(values, "review_date"),
+        state=State.ACTIVE,
+        legacy=False,
+        related_identifier=related.identifier if related is not None else None,
+        status_index=cert.status_index,
+        ofd_path=str(ofd.resolve()),
+        ofd_sha256=files.add(session, ofd, rendered.ofd, overwrite),
+        pdf_path=str(pdf.resolve()),
+        pdf_sha256=files.add(session, pdf, rendered.pdf, overwrite),
+        record=registry.key.seal(record_of(cert), cert.identifier),
+        created_at=at,
+        changed_at=at,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        StatusChange(
+            certificate_id=row.id,
+            at=at,
+            action=action,
+            state=State.ACTIVE,
+            reason=reason,
+            operator=operator,
+        )
+    )
+    audit.append(
+        session,
+        at=at,
+        operator=operator,
+        action=action,
+        subject=cert.identifier,
+        reason=reason,
+        detail={
+            "number": cert.number,
+            "version": cert.version,
+            "kind": cert.kind.name,
+            "files": {"ofd": row.ofd_sha256, "pdf": row.pdf_sha256},
+            "status_index": cert.status_index,
+            **({"replaces": related.identifier} if related is not None else {}),
+        },
+    )
+    return row, Written(cert.number, cert.version, cert.identifier, ofd, pdf)
+
+
+def _commit_files(registry: Registry, files: _Files) -> None:
+    files.settle(registry)
+
+
+def issue(
+    registry: Registry,
+    certificates: Sequence[Certificate],
+    out_dir: Path,
+    sealer: Sealer,
+    *,
+    operator: str,
+    at: datetime,
+    overwrite: bool = False,
+) -> list[Written]:
+    """Register, seal and write validated certificates (version 1 each); all or nothing.
+
+    Raises:
+        RecordError: the sealer may not sign one of them.
+        RefusedError: a number is already registered.
+        OutputError: a file exists (without ``overwrite``) or cannot be written.
+    """
+    numbers = [c.number for c in certificates]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise OutputError(f"certificate numbers repeat in the input: {', '.join(repeated)}")
+    files = _Files()
+    written = []
+    try:
+        with registry.writing() as session:
+            taken = session.scalars(
+                select(CertificateRow.number).where(CertificateRow.number.in_(numbers))
+            ).all()
+            if taken:
+                raise RefusedError(
+                    f"already registered: {', '.join(sorted(set(taken)))} — use `docgen correct` "
+                    "or `docgen reissue` for a new version"
+                )
+            for cert in certificates:
+                if cert.version != 1:
+                    raise RefusedError(
+                        f"{cert.number}: a new certificate is version 1, not {cert.version}"
+                    )
+                _, item = _add_version(
+                    registry,
+                    session,
+                    files,
+                    cert,
+                    sealer,
+                    out_dir,
+                    operator=operator,
+                    at=at,
+                    action="issue",
+                    reason=None,
+                    related=None,
+                    overwrite=overwrite,
+                )
+                written.append(item)
+    except BaseException:
+        files.discard()
+        raise
+    _commit_files(registry, files)
+    return written
+
+
+def _current(session: Session, number: str, at: datetime, verb: str) -> CertificateRow:
+    row = current_version(session, number)
+    if row is None:
+        raise NotFoundError(f"{number}: no such certificate in the registry")
+    status = answer(row, at)
+    if status.status is Status.REVOKED:
+        raise RefusedError(f"{number} is {status.sentence()}: cannot {verb} it")
+    if status.status is Status.NOT_ISSUED:
+        raise RefusedError(f"{number} was not yet issued at {at.isoformat()}: cannot {verb} it")
+    return row
+
+
+def _supersede(
+    session: Session,
+    old: CertificateRow,
+    new: CertificateRow,
+    *,
+    operator: str,
+    at: datetime,
+    action: str,
+    reason: str | None,
+) -> None:
+    old.state = State.SUPERSEDED
+    old.superseded_by = new
+    old.changed_at = at
+    session.add(
+        StatusChange(
+            certificate_id=old.id,
+            at=at,
+            action=action,
+            state=State.SUPERSEDED,
+            reason=reason,
+            operator=operator,
+        )
+    )
+
+
+def _new_version(
+    registry: Registry,
+    number: str,
+    make_record: Any,
+    sealer: Sealer,
+    *,
+    operator: str,
+    at: datetime,
+    action: str,
+    verb: str,
+    reason: str | None,
+    out_dir: Path | None,
+    overwrite: bool,
+) -> Written:
+    """The shared path of correct, reissue, review and extend: a new sealed version that
+    supersedes the current one."""
+    files = _Files()
+    try:
+        with registry.writing() as session:
+            old = _current(session, number, at, verb)
+            record = dict(make_record(old))
+            record["version"] = old.version + 1
+            kind = load_kind(old.kind)
+            try:
+                cert = validate_record(kind, record, at, None, number)
+            except RecordError as exc:
+                raise exc.about(f"{number} v{old.version + 1}") from None
+            if cert.number != old.number:
+                raise RefusedError(
+                    f"{number}: the number cannot change in a {verb} (record has {cert.number})"
+                )
+            if str(cert.values["issuer_code"]) != old.issuer.code:
+                raise RefusedError(
+                    f"{number}: the issuing body cannot change (registered: {old.issuer.code})"
+                )
+            folder = out_dir or (Path(old.ofd_path).parent if old.ofd_path else Path("."))
+            new, item = _add_version(
+                registry,
+                session,
+                files,
+                cert,
+                sealer,
+                folder,
+                operator=operator,
+                at=at,
+                action=action,
+                reason=reason,
+                related=old,
+                overwrite=overwrite,
+            )
+            _supersede(session, old, new, operator=operator, at=at, action=action, reason=reason)
+    except BaseException:
+        files.discard()
+        raise
+    _commit_files(registry, files)
+    return item
+
+
+def revoke(
+    registry: Registry, number: str, *, reason: str, operator: str, at: datetime
+) -> CertificateRow:
+    """Revoke the current version of ``number``.
+
+    Raises:
+        NotFoundError: no such certificate.
+        RefusedError: no reason given, or already revoked.
+    """
+    if not reason.strip():
+        raise RefusedError("--reason: say why the certificate is revoked")
+    with registry.writing() as session:
+        row = _current(session, number, at, "revoke")
+        row.state = State.REVOKED
+        row.changed_at = at
+        session.add(
+            StatusChange(
+                certificate_id=row.id,
+                at=at,
+                action="revoke",
+                state=State.REVOKED,
+                reason=reason.strip(),
+                operator=operator,
+            )
+        )
+        audit.append(
+            session,
+            at=at,
+            operator=operator,
+            action="revoke",
+            subject=row.identifier,
+            reason=reason.strip(),
+            detail={"number": row.number, "version": row.version},
+        )
+    return row
+
+
+def correct(
+    registry: Registry,
+    number: str,
+    record: Mapping[str, Any],
+    sealer: Sealer,
+    *,
+    operator: str,
+    at: datetime,
+    reason: str | None = None,
+    out_dir: Path | None = None,
+    overwrite: bool = False,
+) -> Written:
+    """A corrected new version from ``record``: version +1, 关联证照标识 = the old one, which
+    becomes superseded.
+
+    Raises:
+        NotFoundError, RefusedError, RecordError, OutputError.
+    """
+    if not isinstance(record, Mapping):
+        raise RecordError([FieldProblem("record", "must be a JSON object", number)])
+
+    def corrected(old: CertificateRow) -> dict[str, Any]:
+        if old.legacy:
+            raise RefusedError(
+                f"{number} is a legacy record without an e-certificate: use `docgen reissue "
+                f"{number} --data RECORD.json` to replace it by one"
+            )
+        return {k: v for k, v in record.items() if k != "version"}
+
+    return _new_version(
+        registry,
+        number,
+        corrected,
+        sealer,
+        operator=operator,
+        at=at,
+        action="correct",
+        verb="correct",
+        reason=reason or "更正 correction",
+        out_dir=out_dir,
+        overwrite=overwrite,
+    )
+
+
+def reissue(
+    registry: Registry,
+    number: str,
+    sealer: Sealer,
+    *,
+    operator: str,
+    at: datetime,
+    record: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    out_dir: Path | None = None,
+    overwrite: bool = False,
+) -> Written:
+    """补发: a lost or damaged certificate is replaced by a new e-certificate version (never
+    by paper). A legacy (paper) record needs ``record`` (with the photo); its number, holder
+    and ID number must match the register.
+
+    Raises:
+        NotFoundError, RefusedError, RecordError, OutputError.
+    """
+
+    def again(old: CertificateRow) -> dict[str, Any]:
+        if old.legacy:
+            if record is None:
+                raise RefusedError(
+                    f"{number} is a legacy paper record: give --data RECORD.json (with the "
+                    "holder's photo) to issue its e-certificate"
+                )
+            given = dict(record)
+            id_number = str(given.get("id_number", ""))
+            if given.get("name") != old.holder_name or (
+                registry.key.id_hash(id_number) != old.id_hash
+            ):
+                raise RefusedError(
+                    f"{number}: the record's holder or ID number differs from the register"
+                )
+            return {k: v for k, v in given.items() if k != "version"}
+        if record is not None:
+            raise RefusedError(
+                f"{number}: a reissue repeats the registered data; use `docgen correct` to "
+                "change it"
+            )
+        assert old.record is not None
+        return registry.key.open(old.record, old.identifier)
+
+    return _new_version(
+        registry,
+        number,
+        again,
+        sealer,
+        operator=operator,
+        at=at,
+        action="reissue",
+        verb="reissue",
+        reason=reason or "补发 reissue (lost or damaged)",
+        out_dir=out_dir,
+        overwrite=overwrite,
+    )
+
+
+def _rule(kind_name: str, name: str, verb: str) -> dict[str, Any]:
+    kind = load_kind(kind_name)
+    rule = kind.lifecycle.get(name)
+    if rule is None:
+        raise RefusedError(f"{kind.type_name} ({kind.name}) has no {verb}")
+    return rule
+
+
+def review(
+    registry: Registry,
+    number: str,
+    sealer: Sealer,
+    *,
+    operator: str,
+    at: datetime,
+    clean_record: bool = False,
+    out_dir: Path | None = None,
+    overwrite: bool = False,
+) -> Written:
+    """复审: only within the kind's window before 应复审日期; the new version's validity
+    restarts at that date (初领日期 never changes) and its 应复审日期 moves by the interval
+    (the longer one with ``clean_record``, allowed after the kind's clean-record years).
+
+    Raises:
+        NotFoundError, RefusedError, RecordError, OutputError.
+    """
+    day = at.astimezone(BEIJING).date()
+
+    def reviewed(old: CertificateRow) -> dict[str, Any]:
+        rule = _rule(old.kind, "review", "review (复审)")
+        field = rule["field"]
+        due = old.review_date
+        if due is None or old.record is None:
+            raise RefusedError(f"{number} has no 应复审日期 to review")
+        opens = due - timedelta(days=int(rule["opens_days_before"]))
+        if day < opens:
+            raise RefusedError(
+                f"{number}: review opens {opens.isoformat()}, {rule['opens_days_before']} days "
+                f"before 应复审日期 {due.isoformat()} (asked on {day.isoformat()})"
+            )
+        if day > due:
+            raise RefusedError(
+                f"{number}: 应复审日期 {due.isoformat()} has passed; an overdue certificate "
+                "cannot be reviewed"
+            )
+        record = registry.key.open(old.record, old.identifier)
+        years = int(rule["years"])
+        if clean_record:
+            first = date.fromisoformat(record[rule["first_issue_field"]])
+            needed = int(rule["clean_record_after_years"])
+            if add_years(first, needed) > day:
+                raise RefusedError(
+                    f"{number}: the clean-record extension needs {needed} years since "
+                    f"初领日期 {first.isoformat()}"
+                )
+            years = int(rule["clean_record_years"])
+        restart = rule["restart_field"]
+        record[restart] = due.isoformat()
+        record[field] = add_years(due, years).isoformat()
+        for derived in rule.get("rederive", []):
+            record.pop(derived, None)
+        record["issue_date"] = day.isoformat()
+        return record
+
+    return _new_version(
+        registry,
+        number,
+        reviewed,
+        sealer,
+        operator=operator,
+        at=at,
+        action="review",
+        verb="review",
+        reason="复审 review" + ("（连续10年无违法，延长复审期）" if clean_record else ""),
+        out_dir=out_dir,
+        overwrite=overwrite,
+    )
+
+
+def extend(
+    registry: Registry,
+    number: str,
+    sealer: Sealer,
+    *,
+    operator: str,
+    at: datetime,
+    out_dir: Path | None = None,
+    overwrite: bool = False,
+) -> Written:
+    """证书延期: a new version whose validity end moves by the kind's years.
+
+    Raises:
+        NotFoundError, RefusedError, RecordError, OutputError.
+    """
+    day = at.astimezone(BEIJING).date()
+
+    def extended(old: CertificateRow) -> dict[str, Any]:
+        rule = _rule(old.kind, "extend", "extension (延期)")
+        if old.valid_to is None or old.record is None:
+            raise RefusedError(f"{number} has no end of validity (长期): nothing to extend")
+        if day > old.valid_to:
+            raise RefusedError(
+                f"{number} expired on {old.valid_to.isoformat()}: a lapsed certificate "
+                "cannot be extended"
+            )
+        record = registry.key.open(old.record, old.identifier)
+        record[rule["field"]] = add_years(old.valid_to, int(rule["years"])).isoformat()
+        record["issue_date"] = day.isoformat()
+        return record
+
+    return _new_version(
+        registry,
+        number,
+        extended,
+        sealer,
+        operator=operator,
+        at=at,
+        action="extend",
+        verb="extend",
+        reason="延期 extension",
+        out_dir=out_dir,
+        overwrite=overwrite,
+    )

@@ -1,0 +1,81 @@
+"""Finding certificate versions by number, GB/T 36904 identifier or QR text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..identifiers import LICENCE_ROOT, parse_licence_identifier
+from ..qrpayload import PREFIX, PayloadError, read_claims
+from .errors import NotFoundError
+from .models import CertificateRow
+from .status import StatusAnswer, answer
+
+__all__ = ["current_version", "find", "status_of"]
+
+
+def current_version(session: Session, number: str) -> CertificateRow | None:
+    """The newest version of the certificate numbered ``number``."""
+    return session.scalars(
+        select(CertificateRow)
+        .where(CertificateRow.number == number.strip().upper())
+        .options(selectinload(CertificateRow.changes))
+        .order_by(CertificateRow.version.desc())
+        .limit(1)
+    ).first()
+
+
+def find(session: Session, query: str) -> CertificateRow:
+    """The version ``query`` names: a QR text or an identifier names one version exactly,
+    a number its newest version.
+
+    Raises:
+        NotFoundError: nothing answers, or the query is malformed (says how).
+    """
+    text = query.strip()
+    if text.startswith(PREFIX):
+        try:
+            claims = read_claims(text)
+        except PayloadError as exc:
+            raise NotFoundError(f"the QR text is not readable: {exc}") from exc
+        row = session.scalars(
+            select(CertificateRow)
+            .where(
+                CertificateRow.number == claims.number,
+                CertificateRow.version == claims.version,
+            )
+            .options(selectinload(CertificateRow.changes))
+        ).first()
+        what = f"{claims.number} version {claims.version} (from the QR)"
+    elif text.startswith(LICENCE_ROOT + "."):
+        try:
+            parse_licence_identifier(text)
+        except ValueError as exc:
+            raise NotFoundError(f"{text}: not a valid GB/T 36904 identifier ({exc})") from exc
+        row = session.scalars(
+            select(CertificateRow)
+            .where(CertificateRow.identifier == text)
+            .options(selectinload(CertificateRow.changes))
+        ).first()
+        what = text
+    else:
+        if not text or not text.isascii() or not text.replace("-", "").isalnum():
+            raise NotFoundError(
+                f"{query!r} is not a certificate number, a GB/T 36904 identifier or a QR text"
+            )
+        row = current_version(session, text)
+        what = text.upper()
+    if row is None:
+        raise NotFoundError(f"{what}: no such certificate in the registry")
+    return row
+
+
+def status_of(session: Session, query: str, at: datetime) -> StatusAnswer:
+    """The status at ``at`` of the version ``query`` names (see :func:`find`).
+
+    Raises:
+        NotFoundError: nothing answers, or the query is malformed.
+    """
+    return answer(find(session, query), at)

@@ -1,0 +1,169 @@
+"""The registry's tables as typed SQLAlchemy 2 models.
+
+Times are stored as UTC (naive in the database, aware in Python, see :class:`UTCDateTime`),
+so SQLite and PostgreSQL read back the same values. The schema itself is made by the
+Alembic migrations in ``migrations/``; these models must agree with them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "CertificateRow",
+    "FileIntent",
+    "IssuingBody",
+    "MetaItem",
+    "StatusChange",
+    "UTCDateTime",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC; read back as aware UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry; times must be aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of the registry models."""
+
+
+class MetaItem(Base):
+    """Registry-wide settings: the lookup-key check value and the audit chain's head."""
+
+    __tablename__ = "registry_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class IssuingBody(Base):
+    """An issuing body (颁发机构), by its 统一社会信用代码; owns one status list."""
+
+    __tablename__ = "issuing_bodies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    next_status_index: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CertificateRow(Base):
+    """One version of one certificate (a correction or reissue is a new row)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("number", "version", name="uq_certificates_number_version"),
+        UniqueConstraint("issuer_id", "status_index", name="uq_certificates_status_index"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(96), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    holder_name: Mapped[str] = mapped_column(String(100))
+    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_masked: Mapped[str] = mapped_column(String(40))
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuing_bodies.id"))
+    issue_date: Mapped[date] = mapped_column(Date)
+    first_issue_date: Mapped[date | None] = mapped_column(Date)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    review_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    legacy: Mapped[bool] = mapped_column(Boolean, default=False)
+    related_identifier: Mapped[str | None] = mapped_column(String(96))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    ofd_path: Mapped[str | None] = mapped_column(Text)
+    ofd_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_path: Mapped[str | None] = mapped_column(Text)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    record: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    issuer: Mapped[IssuingBody] = relationship(lazy="joined")
+    superseded_by: Mapped[CertificateRow | None] = relationship(remote_side=[id])
+    changes: Mapped[list[StatusChange]] = relationship(
+        back_populates="certificate", order_by="StatusChange.id"
+    )
+
+
+class StatusChange(Base):
+    """One change of a certificate's state, effective at ``at``."""
+
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str] = mapped_column(String(100))
+
+    certificate: Mapped[CertificateRow] = relationship(back_populates="changes")
+
+
+class AuditEntry(Base):
+    """One row of the append-only audit log; ``hash`` chains it to the row before."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    operator: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class FileIntent(Base):
+    """A file committed to by a transaction but perhaps not yet renamed into place.
+
+    Written in the same transaction as the certificate rows; the staged file is renamed
+    after the commit and the intent deleted. Opening the registry finishes what a crash
+    interrupted.
+    """
+
+    __tablename__ = "file_intents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    staged: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
