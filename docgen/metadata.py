@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOLDER",
+    "IDENTIFIER",
     "ISSUE_DATE",
     "METADATA_PREFIX",
     "NUMBER",
@@ -20,6 +21,7 @@ __all__ = [
 #: Prefix of metadata keys in the PDF document information dictionary.
 METADATA_PREFIX = "GBT36903"
 #: Items a verifier compares, as ``(key, name)``: the PDF/XMP key and the OFD CustomData name.
+IDENTIFIER = ("LicenceIdentifier", "证照标识")
 NUMBER = ("LicenceNumber", "证照编号")
 HOLDER = ("Holder", "持证主体")
 ISSUE_DATE = ("IssueDate", "颁发日期")
@@ -44,7 +46,7 @@ def core_metadata(cert: Certificate) -> tuple[tuple[str, str, str], ...]:
         dict(cert.display), ensure_ascii=False, sort_keys=True, separators=(",", ":")
     )
     items = (
-        ("LicenceIdentifier", "证照标识", cert.identifier),
+        (*IDENTIFIER, cert.identifier),
         ("LicenceTypeName", "证照类型名称", kind.type_name),
         ("LicenceTypeCode", "证照类型代码", kind.type_code),
         ("LicenceName", "证照名称", kind.title),

@@ -41,6 +41,7 @@ __all__ = [
     "read_claims",
     "unpack",
     "verify_payload",
+    "verify_sign1",
 ]
 
 #: Prefix of our QR texts (format version 1).
@@ -254,13 +255,13 @@ def read_claims(text: str) -> QRClaims:
     return QRClaims.from_cbor(_sign1(unpack(text))[1])
 
 
-def verify_payload(text: str, certificates: Mapping[bytes, bytes]) -> tuple[QRClaims, bytes]:
-    """Check a QR text against signer certificates (DER) by key id; returns claims and kid.
+def verify_sign1(cose: bytes, certificates: Mapping[bytes, bytes]) -> tuple[bytes, bytes]:
+    """Check a COSE_Sign1 message (ES256) against signer certificates (DER) by key id;
+    returns the payload and the key id.
 
     Raises:
         PayloadError: malformed, unknown key id, or the signature does not verify.
     """
-    cose = unpack(text)
     kid = payload_kid(cose)
     der = certificates.get(kid)
     if der is None:
@@ -271,4 +272,14 @@ def verify_payload(text: str, certificates: Mapping[bytes, bytes]) -> tuple[QRCl
         payload = COSE.new().decode(cose, key)
     except (CWTError, ValueError) as exc:
         raise PayloadError(f"signature does not verify ({exc})") from exc
+    return bytes(payload), kid
+
+
+def verify_payload(text: str, certificates: Mapping[bytes, bytes]) -> tuple[QRClaims, bytes]:
+    """Check a QR text against signer certificates (DER) by key id; returns claims and kid.
+
+    Raises:
+        PayloadError: malformed, unknown key id, or the signature does not verify.
+    """
+    payload, kid = verify_sign1(unpack(text), certificates)
     return QRClaims.from_cbor(payload), kid

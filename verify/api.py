@@ -9,14 +9,15 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from docgen.metadata import HOLDER, ISSUE_DATE, NUMBER, VALID_TO
+from docgen.metadata import HOLDER, IDENTIFIER, ISSUE_DATE, NUMBER, VALID_TO
 from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked
 from docgen.qrpayload import verify_payload as verify_qr
 
 from .ofd import check_ofd
 from .pdf import check_pdf
 from .qrscan import ScanResult, scan_image
-from .report import Outcome, Report
+from .report import Outcome, Report, Verdict
+from .status import StatusSources
 from .trust import TrustedSigner, TrustList, organization
 
 __all__ = ["verify_bytes", "verify_path"]
@@ -218,6 +219,14 @@ def _validity(
             f"expired on {valid_to.isoformat()} (checked {day.isoformat()})",
         )
         return
+    if claims is not None and claims.review is not None and claims.review < day:
+        report.add(
+            "validity",
+            "review",
+            Outcome.FAIL,
+            f"逾期未复审 review overdue: 应复审日期 {claims.review.isoformat()} has passed",
+        )
+        return
     until = f"until {valid_to.isoformat()}" if valid_to else "without an end date"
     report.add(
         "validity",
@@ -234,21 +243,31 @@ def _date(text: str | None) -> date | None:
         return None
 
 
-def verify_bytes(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
+def verify_bytes(
+    data: bytes,
+    source: str,
+    trust: TrustList,
+    at: datetime,
+    status: StatusSources | None = None,
+) -> Report:
     """Verify the bytes of an OFD, PDF, PNG or JPEG file; never raises.
 
+    ``status`` says where the certificate's current status comes from (a registry, signed
+    status lists); without it the report says the status was not checked.
     An unexpected error (a defect here, not a verdict on the input) gives a
     ``cannot_verify`` report that names it.
     """
     try:
-        return _verify(data, source, trust, at)
+        return _verify(data, source, trust, at, status or StatusSources())
     except Exception as exc:  # the last line of defence against hostile input
         report = Report(source)
         report.unreadable = f"internal error while checking ({type(exc).__name__}: {exc})"
         return report
 
 
-def _verify(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
+def _verify(
+    data: bytes, source: str, trust: TrustList, at: datetime, status: StatusSources
+) -> Report:
     report = Report(source)
     kind = _sniff(data)
     if kind is None:
@@ -297,10 +316,22 @@ def _verify(data: bytes, source: str, trust: TrustList, at: datetime) -> Report:
             "compare the signed data below with what is printed",
         )
     _validity(claims, metadata, at, report)
+    if report.verdict is not Verdict.NOT_AUTHENTIC:
+        status.check(
+            report,
+            data,
+            claims,
+            signed_qr[1] if signed_qr else None,
+            _first(metadata, IDENTIFIER),
+            trust,
+            at,
+        )
     return report
 
 
-def verify_path(path: Path, trust: TrustList, at: datetime) -> Report:
+def verify_path(
+    path: Path, trust: TrustList, at: datetime, status: StatusSources | None = None
+) -> Report:
     """Verify a file on disk; an unreadable path gives a ``cannot_verify`` report."""
     try:
         data = path.read_bytes()
@@ -308,4 +339,4 @@ def verify_path(path: Path, trust: TrustList, at: datetime) -> Report:
         report = Report(str(path))
         report.unreadable = f"cannot read {path}: {exc.strerror}"
         return report
-    return verify_bytes(data, str(path), trust, at)
+    return verify_bytes(data, str(path), trust, at, status)

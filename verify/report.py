@@ -5,8 +5,9 @@ Steps (the order a person reads them in):
   2. ``qr``          — a QR code is found and decoded; its signature and key are trusted
   3. ``signature``   — file signatures: digests, signature values, signer chains, changes
   4. ``consistency`` — the QR's claims agree with the file's metadata and printed text
-  5. ``validity``    — the certificate is in force at the given time
-(``registry`` and ``annotation`` checks will join when those exist.)
+  5. ``validity``    — the certificate is in force at the given time (its signed dates)
+  6. ``status``      — what its issuer says now: the registry, or a signed status list
+(``annotation`` checks will join when those exist.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 __all__ = ["STEPS", "Check", "Outcome", "Report", "SignatureInfo", "Verdict"]
 
-STEPS = ("format", "qr", "signature", "consistency", "validity")
+STEPS = ("format", "qr", "signature", "consistency", "validity", "status")
+#: Steps that say whether a certificate is in force, not whether it is authentic.
+_VALIDITY_STEPS = ("validity", "status")
 
 
 class Verdict(StrEnum):
@@ -32,7 +35,7 @@ class Outcome(StrEnum):
     """How one check came out."""
 
     PASS = "pass"
-    FAIL = "fail"  # evidence against authenticity (or validity, in step 5)
+    FAIL = "fail"  # evidence against authenticity (or validity, in steps 5 and 6)
     CANNOT = "cannot"  # could not be decided (unsupported, unknown signer, ...)
     INFO = "info"  # something to know, neither for nor against
 
@@ -78,6 +81,7 @@ class Report:
     signatures: list[SignatureInfo] = field(default_factory=list)
     decoder: str | None = None
     unreadable: str | None = None
+    registry_status: dict[str, Any] | None = None
 
     def add(
         self, step: str, name: str, outcome: Outcome, detail: str, evidence: bool = False
@@ -92,7 +96,7 @@ class Report:
         """Authentic only with trusted evidence and no failure in steps 1-4."""
         if self.unreadable is not None:
             return Verdict.CANNOT_VERIFY
-        checks = [c for c in self.checks if c.step != "validity"]
+        checks = [c for c in self.checks if c.step not in _VALIDITY_STEPS]
         if any(c.outcome is Outcome.FAIL for c in checks):
             return Verdict.NOT_AUTHENTIC
         if any(c.evidence and c.outcome is Outcome.PASS for c in checks):
@@ -103,11 +107,20 @@ class Report:
 
     @property
     def valid(self) -> bool | None:
-        """Whether the certificate is in force at the checked time (None: not known)."""
-        validity = [c for c in self.checks if c.step == "validity" and c.ok is not None]
-        if not validity:
+        """Whether the certificate is in force at the checked time: False when its dates or
+        its issuer's status say no, None when not known (no dates, or a status that was
+        asked for but could not be established)."""
+        checks = [c for c in self.checks if c.step in _VALIDITY_STEPS]
+        if any(c.outcome is Outcome.FAIL for c in checks):
+            return False
+        if self.status_unknown or not any(c.ok for c in checks):
             return None
-        return all(c.ok for c in validity)
+        return True
+
+    @property
+    def status_unknown(self) -> bool:
+        """A registry or status list was given but could not answer."""
+        return any(c.step == "status" and c.outcome is Outcome.CANNOT for c in self.checks)
 
     @property
     def failed_steps(self) -> list[str]:
@@ -117,13 +130,16 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 authentic and valid; 1 not authentic or not valid; 2 could not be checked."""
+        """0 authentic and valid; 1 not authentic or not valid; 2 could not be checked (also
+        when the status asked for could not be established)."""
         verdict = self.verdict
         if verdict is Verdict.CANNOT_VERIFY:
             return 2
-        if verdict is Verdict.AUTHENTIC and self.valid is not False:
-            return 0
-        return 1
+        if verdict is Verdict.AUTHENTIC and self.valid is False:
+            return 1
+        if verdict is Verdict.AUTHENTIC and self.status_unknown:
+            return 2
+        return 0 if verdict is Verdict.AUTHENTIC else 1
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data (for ``--json``)."""
@@ -148,6 +164,7 @@ class Report:
             "qr_decoder": self.decoder,
             "signatures": [asdict(s) for s in self.signatures],
             "unreadable": self.unreadable,
+            "registry_status": self.registry_status,
         }
 
     def to_text(self) -> str:
@@ -161,6 +178,8 @@ class Report:
         lines = [f"{self.source}: {verdict}"]
         if self.verdict is Verdict.AUTHENTIC and self.valid is False:
             lines[0] += " — but NOT VALID at the checked time"
+        elif self.verdict is Verdict.AUTHENTIC and self.status_unknown:
+            lines[0] += " — but its STATUS COULD NOT BE ESTABLISHED"
         if self.unreadable:
             lines.append(f"  {self.unreadable}")
         for step in STEPS:

@@ -7,21 +7,44 @@ function and prints its result or one line per error (exit 1).
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..atomic import write_atomically
 from ..clock import now
 from ..errors import DocgenError, RecordError
 from ..registry import NotFoundError, Registry, lifecycle, status_of
 from ..registry.audit import verify_chain
-from ..signing.keystore import PROFILES
-from .common import PASSPHRASE_HELP, at_option, db_option, fail, load_records, main, operator_option
+from ..registry.statuslist import build_status_list
+from ..signing.keystore import PROFILES, KeyStore
+from ..signing.statuslist import sign_status_list
+from ..statuslist import Code
+from .common import (
+    PASSPHRASE_HELP,
+    at_option,
+    db_option,
+    fail,
+    load_records,
+    main,
+    operator_option,
+    passphrase,
+)
 from .issuing import open_sealer
 
-__all__ = ["audit", "correct", "db", "extend", "reissue", "review", "revoke", "status"]
+__all__ = [
+    "audit",
+    "correct",
+    "db",
+    "extend",
+    "reissue",
+    "review",
+    "revoke",
+    "status",
+    "status_list",
+]
 
 
 def _sealing(command: Any) -> Any:
@@ -321,3 +344,55 @@ def audit_verify(db: str | None) -> None:
         where = f"row {check.broken_id}" if check.broken_id is not None else "the chain's end"
         fail([f"audit log broken at {where}: {check.reason}"])
     click.echo(f"audit log intact: {check.rows} rows, head {check.head}")
+
+
+@main.group("status-list")
+def status_list() -> None:
+    """Signed status lists, for verifiers offline."""
+
+
+@status_list.command("export")
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("keys"),
+    show_default=True,
+    help="Key store of the issuing body whose list this is (it signs the list).",
+)
+@click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--valid-hours",
+    type=click.IntRange(1, 24 * 31),
+    default=24,
+    show_default=True,
+    help="Hours until the next update; after that verifiers call the list stale.",
+)
+@db_option()
+@at_option("Time the list speaks for (default: now).")
+def status_list_export(
+    keys_dir: Path,
+    passphrase_env: str | None,
+    out: Path,
+    valid_hours: int,
+    db: str | None,
+    at: datetime | None,
+) -> None:
+    """Write the issuing body's signed status list (COSE_Sign1) to OUT."""
+    at = at or now()
+    try:
+        store = KeyStore.open(keys_dir, passphrase(passphrase_env))
+        signer = store.signer("ecdsa")
+        with Registry.open(db) as registry, registry.reading() as session:
+            built = build_status_list(
+                session, store.identity.code, at, at + timedelta(hours=valid_hours)
+            )
+        write_atomically({out: sign_status_list(built, signer)})
+    except DocgenError as exc:
+        fail([str(exc)])
+    revoked = sum(1 for e in built.details.values() if e.code is Code.REVOKED)
+    click.echo(
+        f"{out}: {built.size} entries ({revoked} revoked) of {store.identity.name}, "
+        f"next update {built.next_update.isoformat()}"
+    )

@@ -30,12 +30,33 @@ _DEFAULT_TRUST = Path("keys/trust.json")
 )
 @at_option("Time to check validity at (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
+@click.option(
+    "--db",
+    "db",
+    metavar="URL",
+    default=None,
+    help="Ask this registry for each certificate's status (read only).",
+)
+@click.option(
+    "--status-list",
+    "status_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed status list (docgen status-list export), for status offline; repeatable.",
+)
 def verify_command(
-    paths: tuple[Path, ...], trust_files: tuple[Path, ...], at: datetime | None, as_json: bool
+    paths: tuple[Path, ...],
+    trust_files: tuple[Path, ...],
+    at: datetime | None,
+    as_json: bool,
+    db: str | None,
+    status_lists: tuple[Path, ...],
 ) -> None:
     """Verify OFD, PDF, PNG or JPEG files: exit 0 authentic and valid, 1 not authentic or
-    not valid, 2 could not be checked."""
+    not valid, 2 could not be checked (or its status asked for could not be established)."""
+    from docgen.registry import Registry, RegistryError
     from verify.api import verify_path
+    from verify.status import StatusSources
     from verify.trust import TrustList, TrustListError
 
     files = list(trust_files)
@@ -46,7 +67,18 @@ def verify_command(
     except TrustListError as exc:
         click.echo(f"error: --trust: {exc}", err=True)
         sys.exit(2)
-    reports = [verify_path(path, trust, at or now()) for path in paths]
+    sources = StatusSources(lists=[(str(p), p.read_bytes()) for p in status_lists])
+    if db is not None:
+        try:
+            sources.registry = Registry.open(db, reader=True)
+        except RegistryError as exc:
+            click.echo(f"error: --db: {exc}", err=True)
+            sys.exit(2)
+    try:
+        reports = [verify_path(path, trust, at or now(), sources) for path in paths]
+    finally:
+        if sources.registry is not None:
+            sources.registry.close()
     if as_json:
         data = [r.to_dict() for r in reports]
         click.echo(json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2))

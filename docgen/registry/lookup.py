@@ -13,7 +13,7 @@ from .errors import NotFoundError
 from .models import CertificateRow
 from .status import StatusAnswer, answer
 
-__all__ = ["current_version", "find", "status_of"]
+__all__ = ["by_identifier", "current_version", "find", "status_of", "version_of"]
 
 
 def current_version(session: Session, number: str) -> CertificateRow | None:
@@ -40,25 +40,14 @@ def find(session: Session, query: str) -> CertificateRow:
             claims = read_claims(text)
         except PayloadError as exc:
             raise NotFoundError(f"the QR text is not readable: {exc}") from exc
-        row = session.scalars(
-            select(CertificateRow)
-            .where(
-                CertificateRow.number == claims.number,
-                CertificateRow.version == claims.version,
-            )
-            .options(selectinload(CertificateRow.changes))
-        ).first()
+        row = version_of(session, claims.number, claims.version)
         what = f"{claims.number} version {claims.version} (from the QR)"
     elif text.startswith(LICENCE_ROOT + "."):
         try:
             parse_licence_identifier(text)
         except ValueError as exc:
             raise NotFoundError(f"{text}: not a valid GB/T 36904 identifier ({exc})") from exc
-        row = session.scalars(
-            select(CertificateRow)
-            .where(CertificateRow.identifier == text)
-            .options(selectinload(CertificateRow.changes))
-        ).first()
+        row = by_identifier(session, text)
         what = text
     else:
         if not text or not text.isascii() or not text.replace("-", "").isalnum():
@@ -79,3 +68,21 @@ def status_of(session: Session, query: str, at: datetime) -> StatusAnswer:
         NotFoundError: nothing answers, or the query is malformed.
     """
     return answer(find(session, query), at)
+
+
+def version_of(session: Session, number: str, version: int) -> CertificateRow | None:
+    """Version ``version`` of the certificate numbered ``number``, if registered."""
+    return session.scalars(
+        select(CertificateRow)
+        .where(CertificateRow.number == number, CertificateRow.version == version)
+        .options(selectinload(CertificateRow.changes))
+    ).first()
+
+
+def by_identifier(session: Session, identifier: str) -> CertificateRow | None:
+    """The certificate version with GB/T 36904 identifier ``identifier``, if registered."""
+    return session.scalars(
+        select(CertificateRow)
+        .where(CertificateRow.identifier == identifier)
+        .options(selectinload(CertificateRow.changes))
+    ).first()

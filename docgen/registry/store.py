@@ -163,19 +163,33 @@ class Registry:
     :meth:`reading` for one that only reads.
     """
 
-    def __init__(self, url: str, engine: Engine, key: RegistryKey) -> None:
+    def __init__(self, url: str, engine: Engine, key: RegistryKey | None) -> None:
         self.url = url
         self.engine = engine
-        self.key = key
+        self._key = key
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
+    @property
+    def key(self) -> RegistryKey:
+        """The registry's secret key.
+
+        Raises:
+            RegistryError: the registry was opened for reading only, without its key.
+        """
+        if self._key is None:
+            raise RegistryError("the registry was opened for reading status only (no key)")
+        return self._key
+
     @classmethod
-    def open(cls, url: str | None = None, *, upgrade: bool = False) -> Registry:
+    def open(
+        cls, url: str | None = None, *, upgrade: bool = False, reader: bool = False
+    ) -> Registry:
         """Open the registry at ``url`` (see :func:`database_url`), creating it when the
         database is empty, and finishing file renames a crash interrupted.
 
         ``upgrade`` migrates an older schema (``docgen db upgrade``); without it an older
-        schema is refused.
+        schema is refused. A ``reader`` (a verifier asking for status) changes nothing and
+        needs no key: an empty database is "no registry" to it.
 
         Raises:
             RegistryError: unreachable, wrong key, or not a registry.
@@ -191,8 +205,11 @@ class Registry:
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise RegistryError(f"cannot reach the registry at {_safe(url)}: {first}") from exc
         try:
-            created = cls._migrate(engine, url, upgrade)
-            key = cls._key(engine, url, created)
+            if reader:
+                cls._check_schema(engine, url)
+                return cls(url, engine, None)
+            cls._migrate(engine, url, upgrade)
+            key = cls._load_key(engine, url)
         except BaseException:
             engine.dispose()
             raise
@@ -201,8 +218,21 @@ class Registry:
         return registry
 
     @staticmethod
-    def _migrate(engine: Engine, url: str, upgrade: bool) -> bool:
-        """Bring the schema to the head; returns True when the registry was new."""
+    def _check_schema(engine: Engine, url: str) -> None:
+        with engine.connect() as connection:
+            config = _alembic(connection)
+            head = ScriptDirectory.from_config(config).get_current_head()
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current is None:
+            raise RegistryError(f"there is no registry at {_safe(url)}")
+        if current != head:
+            raise SchemaError(
+                f"the registry at {_safe(url)} has schema {current}, this docgen reads {head}"
+            )
+
+    @staticmethod
+    def _migrate(engine: Engine, url: str, upgrade: bool) -> None:
+        """Bring a new registry's schema to the head; an older one only with ``upgrade``."""
         with engine.begin() as connection:
             config = _alembic(connection)
             head = ScriptDirectory.from_config(config).get_current_head()
@@ -215,9 +245,9 @@ class Registry:
                         f"({', '.join(sorted(tables)[:5])}): not a docgen registry"
                     )
                 command.upgrade(config, "head")
-                return True
+                return
             if current == head:
-                return False
+                return
             known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
             if current not in known:
                 raise SchemaError(
@@ -230,7 +260,6 @@ class Registry:
                     f"docgen needs {head}: run `docgen db upgrade` (back it up first)"
                 )
             command.upgrade(config, "head")
-            return False
 
     @staticmethod
     def _key_path(url: str) -> Path:
@@ -245,7 +274,7 @@ class Registry:
         )
 
     @classmethod
-    def _key(cls, engine: Engine, url: str, created: bool) -> RegistryKey:
+    def _load_key(cls, engine: Engine, url: str) -> RegistryKey:
         path = cls._key_path(url)
         with Session(engine) as session, session.begin():
             stored = session.get(MetaItem, _KEY_CHECK)

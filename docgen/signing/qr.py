@@ -9,7 +9,7 @@ from ..qrpayload import ALG_ES256, QRClaims, id_hint, pack
 from ..validation import Certificate
 from .keystore import Signer
 
-__all__ = ["claims_for", "sign_claims"]
+__all__ = ["claims_for", "sign_claims", "sign_cose"]
 
 _HEADER_ALG = 1
 _HEADER_KID = 4
@@ -32,8 +32,8 @@ def claims_for(cert: Certificate) -> QRClaims:
     )
 
 
-def sign_claims(claims: QRClaims, signer: Signer) -> str:
-    """The QR text: claims signed by ``signer`` (an ``ecdsa`` signer), packed.
+def sign_cose(payload: bytes, signer: Signer) -> bytes:
+    """A COSE_Sign1 message (ES256, key id in the protected header) over ``payload``.
 
     Raises:
         ValueError: the signer is not an ECDSA P-256 signer.
@@ -41,5 +41,13 @@ def sign_claims(claims: QRClaims, signer: Signer) -> str:
     pem = signer.ecdsa_pkcs8(serialization.Encoding.PEM)
     key = COSEKey.from_pem(pem, alg="ES256", kid=signer.kid)
     protected = {_HEADER_ALG: ALG_ES256, _HEADER_KID: signer.kid}
-    cose = COSE.new().encode(claims.to_cbor(), key, protected=protected, unprotected={})
-    return pack(bytes(cose))
+    return bytes(COSE.new().encode(payload, key, protected=protected, unprotected={}))
+
+
+def sign_claims(claims: QRClaims, signer: Signer) -> str:
+    """The QR text: claims signed by ``signer`` (an ``ecdsa`` signer), packed.
+
+    Raises:
+        ValueError: the signer is not an ECDSA P-256 signer.
+    """
+    return pack(sign_cose(claims.to_cbor(), signer))
