@@ -7,7 +7,7 @@ function and prints its result or one line per error (exit 1).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from ..clock import now
 from ..errors import DocgenError, RecordError
 from ..registry import NotFoundError, Registry, lifecycle, status_of
 from ..registry.audit import verify_chain
+from ..registry.export import export_since
+from ..registry.legacy import import_legacy
 from ..registry.statuslist import build_status_list
 from ..signing.keystore import PROFILES, KeyStore
 from ..signing.statuslist import sign_status_list
@@ -38,7 +40,9 @@ __all__ = [
     "audit",
     "correct",
     "db",
+    "export_command",
     "extend",
+    "import_legacy_command",
     "reissue",
     "review",
     "revoke",
@@ -396,3 +400,50 @@ def status_list_export(
         f"{out}: {built.size} entries ({revoked} revoked) of {store.identity.name}, "
         f"next update {built.next_update.isoformat()}"
     )
+
+
+@main.command("import-legacy")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option()
+@operator_option()
+@at_option("Time of the import (default: now).")
+def import_legacy_command(
+    csv_file: Path, db: str | None, operator: str, at: datetime | None
+) -> None:
+    """Register old-style certificates (no QR, no file) from CSV_FILE, to be looked up by
+    number. Columns: kind, number, name, id_number, issuer, issuer_code, issue_date
+    (required); id_type, first_issue_date, valid_from, valid_to, review_date."""
+    try:
+        with Registry.open(db) as registry:
+            count = import_legacy(registry, csv_file, operator=operator, at=at or now())
+    except RecordError as exc:
+        fail(exc.lines())
+    except DocgenError as exc:
+        fail([str(exc)])
+    click.echo(f"{csv_file}: {count} legacy records registered")
+
+
+@main.command("export")
+@click.option(
+    "--since",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="Certificates created or changed on or after this day (Beijing time).",
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@db_option()
+def export_command(since: str, out: Path, db: str | None) -> None:
+    """Write the GB/T 36903 core items of what changed since a day, as JSON and CSV (for the
+    national platform); the same call gives the same files."""
+    try:
+        day = date.fromisoformat(since)
+    except ValueError:
+        fail([f"--since: {since!r} is not a date YYYY-MM-DD"])
+    try:
+        with Registry.open(db) as registry:
+            json_path, csv_path, count = export_since(registry, day, out)
+    except DocgenError as exc:
+        fail([str(exc)])
+    click.echo(f"{count} certificate versions changed since {day.isoformat()}")
+    click.echo(str(json_path))
+    click.echo(str(csv_path))
