@@ -31,20 +31,31 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Each sample has its own issuing body, so each gets a development key store (made once).
+# The demo registry (out/demo/registry.db) starts afresh each run: every sample is issued
+# and registered, each body publishes its signed status list, and each file is verified
+# against the registry online and the status list offline.
+DEMO_DB := sqlite:///$(abspath $(OUT))/registry.db
 demo: deps $(VENV)/.installed
 	@mkdir -p $(OUT)
+	@rm -f $(OUT)/registry.db $(OUT)/registry.db-wal $(OUT)/registry.db-shm
 	@for k in $(KINDS); do \
 	  $(VENV)/bin/docgen sample --kind $$k > $(OUT)/$$k.json && \
 	  { [ -f $(OUT)/keys/$$k/keystore.json ] || \
 	    $(VENV)/bin/docgen keys init --dir $(OUT)/keys/$$k --issuer-from $(OUT)/$$k.json \
 	      --at $(KEYS_AT) >/dev/null; } && \
 	  $(VENV)/bin/docgen issue --kind $$k --data $(OUT)/$$k.json --out $(OUT) --at $(AT) \
-	    --keys $(OUT)/keys/$$k --overwrite > $(OUT)/$$k.issued || exit 1; \
+	    --keys $(OUT)/keys/$$k --overwrite --db $(DEMO_DB) --operator demo \
+	    > $(OUT)/$$k.issued || exit 1; \
+	  $(VENV)/bin/docgen status-list export --keys $(OUT)/keys/$$k --db $(DEMO_DB) \
+	    --out $(OUT)/keys/$$k/status-list.cose --at $(AT) --valid-hours 744 >/dev/null || exit 1; \
 	  sed "s/^/$$k: /" $(OUT)/$$k.issued; \
 	  $(VENV)/bin/docgen verify $$(cat $(OUT)/$$k.issued) --trust $(OUT)/keys/$$k/trust.json \
+	    --db $(DEMO_DB) --status-list $(OUT)/keys/$$k/status-list.cose \
 	    --at $(AT) | grep -E "^[^ ].*: " | sed "s/^/  verified /" || exit 1; \
 	done
-	@echo "sample records and sealed certificates are in $(OUT)/; trust lists in $(OUT)/keys/*/trust.json"
+	@$(VENV)/bin/docgen audit verify --db $(DEMO_DB)
+	@echo "sample records and sealed certificates are in $(OUT)/; registry $(OUT)/registry.db;"
+	@echo "trust lists and signed status lists in $(OUT)/keys/*/"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(LINTED)

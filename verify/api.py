@@ -46,6 +46,8 @@ def _claims_dict(claims: QRClaims, issuer: str, generation: int) -> dict[str, An
         "issued": claims.issued.isoformat(),
         "valid_from": claims.valid_from.isoformat() if claims.valid_from else None,
         "valid_to": claims.valid_to.isoformat() if claims.valid_to else None,
+        "review_date": claims.review.isoformat() if claims.review else None,
+        "status_index": claims.status_index,
         "issuer": issuer,
         "signer_generation": generation,
     }
