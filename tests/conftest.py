@@ -164,3 +164,31 @@ def sealed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sealed]:
 def each_sealed(request: pytest.FixtureRequest, sealed: dict[str, Sealed]) -> Sealed:
     """Parametrises a test over every kind's sealed sample."""
     return sealed[request.param]
+
+
+# -- registry databases: SQLite and a throw-away PostgreSQL --
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Any:
+    """A PostgreSQL server for the session (started on first use; never skipped)."""
+    from .pgcluster import PgCluster
+
+    try:
+        cluster = PgCluster()
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(f"PostgreSQL could not be started: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A fresh, empty registry database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.db'}"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.database()
+    yield url
+    cluster.drop(url)

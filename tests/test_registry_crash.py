@@ -1,0 +1,108 @@
+"""SIGKILL at any point of issue and correct leaves files and registry rows agreeing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from docgen.registry import Registry
+from docgen.registry.audit import verify_chain
+from docgen.registry.models import CertificateRow
+from docgen.samples import sample_record
+
+from .conftest import Sealed
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = 10
+
+
+def _run(
+    db_url: str, keys: Path, out: Path, record: Path, kill_at: int
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.crash_worker",
+            db_url,
+            str(keys),
+            str(out),
+            str(record),
+            str(kill_at),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        check=False,
+        timeout=120,
+    )
+
+
+def _agree(db_url: str, out: Path) -> tuple[int, int]:
+    """Open the registry (which finishes committed renames) and compare rows with files;
+    returns (rows, versions superseded)."""
+    with Registry.open(db_url) as registry, registry.reading() as session:
+        rows = list(session.scalars(select(CertificateRow).order_by(CertificateRow.version)))
+        assert verify_chain(session).ok
+    on_disk = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in out.glob("*")
+        if not p.name.startswith(".")
+    }
+    registered = {}
+    for row in rows:
+        for path, digest in ((row.ofd_path, row.ofd_sha256), (row.pdf_path, row.pdf_sha256)):
+            assert path is not None and digest is not None
+            registered[Path(path)] = digest
+    assert on_disk == registered, "files and rows disagree"
+    versions = [(r.version, r.state) for r in rows]
+    assert versions in ([], [(1, "active")], [(1, "superseded"), (2, "active")]), versions
+    return len(rows), sum(1 for r in rows if r.state == "superseded")
+
+
+def test_sigkill_anywhere_leaves_files_and_rows_agreeing(
+    db_url: str, sealed: dict[str, Sealed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(sample_record("skill"), ensure_ascii=False), "utf-8")
+    keys = sealed["skill"].store.folder
+    clean = _run(f"sqlite:///{tmp_path / 'count.db'}", keys, tmp_path / "count", record, 0)
+    assert clean.returncode == 0, clean.stderr
+    points = int(clean.stdout.strip())
+    assert points > 10
+    chosen = sorted(random.Random(20261125).sample(range(1, points + 1), RUNS))
+    outcomes = []
+    for n, kill_at in enumerate(chosen):
+        url = db_url if n == 0 else _fresh(db_url, tmp_path, n)
+        out = tmp_path / f"out-{n}"
+        crashed = _run(url, keys, out, record, kill_at)
+        assert crashed.returncode == -9, (kill_at, crashed.stderr[-2000:])
+        out.mkdir(exist_ok=True)
+        outcomes.append(_agree(url, out))
+    # the kill points reach every stage: before the issue, between, and after the correction
+    assert (0, 0) in outcomes and (1, 0) in outcomes and (2, 1) in outcomes, outcomes
+
+
+def _fresh(db_url: str, tmp_path: Path, n: int) -> str:
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / f'crash-{n}.db'}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    name = f"crash_{os.getpid()}_{n}"
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    base, _, query = db_url.partition("?")
+    return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
