@@ -150,11 +150,11 @@ class PgCluster:
         """A new empty database; returns its SQLAlchemy URL."""
         name = f"t_{os.getpid()}_{next(self._counter)}"
         with self._admin() as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            connection.execute(f'CREATE DATABASE "{name}"')
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     def drop(self, url: str) -> None:
         """Drop a database made by :meth:`database` (its connections are closed first)."""
         name = make_url(url).database
         with self._admin() as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
