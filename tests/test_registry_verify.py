@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,19 @@ def test_verify_with_an_unreachable_registry_is_one_line(revoked: dict[str, Any]
     assert result.exit_code == 2
     assert result.output.startswith("error: --db: cannot reach the registry")
     assert result.output.count("\n") == 1
+
+
+def test_review_overdue_is_read_from_the_signed_qr_offline(sealed: dict[str, Sealed]) -> None:
+    special = sealed["special-ops"]
+    trust = str(special.store.folder / "trust.json")
+    due = special.rendered.certificate.values["review_date"]
+    on_time = cli("verify", special.pdf_path, "--trust", trust, "--at", f"{due}T12:00", "--json")
+    late = cli(
+        "verify", special.pdf_path, "--trust", trust, "--json",
+        "--at", (due + timedelta(days=1)).isoformat(),
+    )  # fmt: skip
+    assert on_time.exit_code == 0, on_time.output
+    report = json.loads(late.output)
+    assert late.exit_code == 1 and report["verdict"] == "authentic" and report["valid"] is False
+    assert report["certificate"]["review_date"] == due.isoformat()
+    assert any("逾期未复审" in c["detail"] for c in report["checks"] if c["ok"] is False)
