@@ -11,16 +11,17 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from docgen.clock import BEIJING
 from docgen.qrpayload import QRClaims
-from docgen.registry import Registry, RegistryError, Status
-from docgen.registry.lookup import by_identifier, version_of
-from docgen.registry.status import answer
 from docgen.statuslist import Code, StatusList, StatusListError, verify_status_list
 
 from .report import Outcome, Report
 from .trust import TrustedSigner, TrustList
+
+if TYPE_CHECKING:  # the registry (SQLAlchemy) is imported only when one is asked
+    from docgen.registry import Registry
 
 __all__ = ["StatusSources"]
 
@@ -68,6 +69,10 @@ def _registry(
     identifier: str | None,
     at: datetime,
 ) -> None:
+    from docgen.registry import RegistryError, Status
+    from docgen.registry.lookup import by_identifier, version_of
+    from docgen.registry.status import answer
+
     try:
         with registry.reading() as session:
             if claims is not None:

@@ -18,7 +18,7 @@ import base64
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -228,10 +228,6 @@ def _add_version(
     return row, Written(cert.number, cert.version, cert.identifier, ofd, pdf)
 
 
-def _commit_files(registry: Registry, files: _Files) -> None:
-    files.settle(registry)
-
-
 def issue(
     registry: Registry,
     certificates: Sequence[Certificate],
@@ -288,7 +284,7 @@ def issue(
     except BaseException:
         files.discard()
         raise
-    _commit_files(registry, files)
+    files.settle(registry)
     return written
 
 
@@ -332,7 +328,7 @@ def _supersede(
 def _new_version(
     registry: Registry,
     number: str,
-    make_record: Any,
+    make_record: Callable[[CertificateRow], Mapping[str, Any]],
     sealer: Sealer,
     *,
     operator: str,
@@ -383,7 +379,7 @@ def _new_version(
     except BaseException:
         files.discard()
         raise
-    _commit_files(registry, files)
+    files.settle(registry)
     return item
 
 
