@@ -118,10 +118,10 @@ def issue_records(
     base_dir: Path | None = None,
     source: str = "record",
     overwrite: bool = False,
-    sealer: Sealer | None = None,
 ) -> list[IssuedCertificate]:
-    """Validate, render and write ``records`` without registering them; all or nothing.
-    (Sealed certificates are issued through :func:`docgen.registry.lifecycle.issue`.)
+    """Validate, render and write ``records`` as unsigned drafts (placeholder QR, no seal,
+    not registered); all or nothing. Sealed certificates are issued, and registered, by
+    :func:`docgen.registry.lifecycle.issue`.
 
     Raises:
         RecordError: any record is invalid (problems of all records, nothing written).
@@ -133,7 +133,7 @@ def issue_records(
     for index, cert in enumerate(certificates):
         where = source if len(records) == 1 else f"{source}[{index}]"
         try:
-            rendered.append(render(cert, sealer))
+            rendered.append(render(cert))
         except RecordError as exc:
             problems.extend(exc.about(where).problems)
     if problems:

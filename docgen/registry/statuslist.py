@@ -39,7 +39,7 @@ def build_status_list(
         index = row.status_index
         assert index is not None
         status = answer(row, at)
-        since = status.since.astimezone(BEIJING).date() if status.since else at.date()
+        since = (status.since or at).astimezone(BEIJING).date()
         if status.status is Status.REVOKED:
             codes[index] = Code.REVOKED
             details[index] = Entry(Code.REVOKED, since, status.reason or "")

@@ -120,8 +120,9 @@ def _engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise RegistryError(f"--db: {url!r} is not a database URL ({exc})") from exc
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -147,6 +148,21 @@ def _engine(url: str) -> Engine:
         f"--db: {parsed.get_backend_name()} is not supported; use sqlite:/// or "
         "postgresql+psycopg://"
     )
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other backends and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(str(parsed.database))
+    return None
+
+
+def _must_exist(url: str) -> None:
+    """A reader never creates a database: a SQLite file that is not there is no registry."""
+    path = _sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise RegistryError(f"there is no registry at {_safe(url)}")
 
 
 def _alembic(connection: Connection) -> Config:
@@ -196,6 +212,8 @@ class Registry:
             SchemaError: the schema is older (without ``upgrade``) or newer than this program.
         """
         url = database_url(url)
+        if reader:
+            _must_exist(url)
         engine = _engine(url)
         try:
             with engine.connect() as probe:
@@ -266,9 +284,9 @@ class Registry:
         named = os.environ.get(_KEY_ENV)
         if named:
             return Path(named)
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:"):
-            return Path(f"{parsed.database}.key")
+        path = _sqlite_file(url)
+        if path is not None:
+            return path.with_name(path.name + ".key")
         raise RegistryError(
             f"set {_KEY_ENV} to the registry's key file (it is kept outside the database)"
         )
