@@ -177,6 +177,8 @@ def test_review_window_and_its_effect(
     with pytest.raises(RefusedError, match="clean-record extension needs 10 years"):
         review_on(due - timedelta(days=60), clean_record=True)
     reviewed = review_on(due - timedelta(days=60))
+    between = status(registry, written.number, parse_at(f"{due - timedelta(days=30)}T12:00:00"))
+    assert between.status is Status.VALID and between.version == 2  # no gap before the old due
     answer = status(registry, reviewed.identifier, parse_at(f"{due.isoformat()}T12:00:00"))
     assert answer.status is Status.VALID and answer.version == 2
     assert answer.review_date == date(due.year + 3, due.month, due.day)

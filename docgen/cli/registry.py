@@ -7,6 +7,7 @@ function and prints its result or one line per error (exit 1).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from ..registry.export import export_since
 from ..registry.legacy import import_legacy
 from ..registry.statuslist import build_status_list
 from ..signing.keystore import PROFILES, KeyStore
+from ..signing.sealer import Sealer
 from ..signing.statuslist import sign_status_list
 from ..statuslist import Code
 from .common import (
@@ -83,7 +85,22 @@ def _sealing(command: Any) -> Any:
     return command
 
 
-def _written(item: lifecycle.Written) -> None:
+def _sealed_change(
+    db: str | None,
+    keys_dir: Path,
+    profile: str,
+    passphrase_env: str | None,
+    change: Callable[[Registry, Sealer], lifecycle.Written],
+) -> None:
+    """Run a change that seals a new version; print it, or one line per error (exit 1)."""
+    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
+    try:
+        with Registry.open(db) as registry:
+            item = change(registry, sealer)
+    except RecordError as exc:
+        fail(exc.lines())
+    except DocgenError as exc:
+        fail([str(exc)])
     click.echo(f"{item.number} version {item.version}: {item.identifier}")
     click.echo(str(item.ofd))
     click.echo(str(item.pdf))
@@ -151,25 +168,23 @@ def correct(
     if len(records) != 1:
         fail([f"{data}: holds {len(records)} records; a correction takes one"])
     record = _with_photo_path(records[0], data.parent)
-    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
-    try:
-        with Registry.open(db) as registry:
-            item = lifecycle.correct(
-                registry,
-                number,
-                record,
-                sealer,
-                operator=operator,
-                at=at or now(),
-                reason=reason,
-                out_dir=out,
-                overwrite=overwrite,
-            )
-    except RecordError as exc:
-        fail(exc.lines())
-    except DocgenError as exc:
-        fail([str(exc)])
-    _written(item)
+    _sealed_change(
+        db,
+        keys_dir,
+        profile,
+        passphrase_env,
+        lambda registry, sealer: lifecycle.correct(
+            registry,
+            number,
+            record,
+            sealer,
+            operator=operator,
+            at=at or now(),
+            reason=reason,
+            out_dir=out,
+            overwrite=overwrite,
+        ),
+    )
 
 
 def _with_photo_path(record: Any, base: Path) -> Any:
@@ -210,25 +225,23 @@ def reissue(
     if data is not None:
         records = load_records(data)
         record = _with_photo_path(records[0], data.parent)
-    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
-    try:
-        with Registry.open(db) as registry:
-            item = lifecycle.reissue(
-                registry,
-                number,
-                sealer,
-                operator=operator,
-                at=at or now(),
-                record=record,
-                reason=reason,
-                out_dir=out,
-                overwrite=overwrite,
-            )
-    except RecordError as exc:
-        fail(exc.lines())
-    except DocgenError as exc:
-        fail([str(exc)])
-    _written(item)
+    _sealed_change(
+        db,
+        keys_dir,
+        profile,
+        passphrase_env,
+        lambda registry, sealer: lifecycle.reissue(
+            registry,
+            number,
+            sealer,
+            operator=operator,
+            at=at or now(),
+            record=record,
+            reason=reason,
+            out_dir=out,
+            overwrite=overwrite,
+        ),
+    )
 
 
 @main.command()
@@ -252,24 +265,22 @@ def review(
     at: datetime | None,
 ) -> None:
     """复审 of special-operations certificate NUMBER: within the 60 days before 应复审日期."""
-    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
-    try:
-        with Registry.open(db) as registry:
-            item = lifecycle.review(
-                registry,
-                number,
-                sealer,
-                operator=operator,
-                at=at or now(),
-                clean_record=clean_record,
-                out_dir=out,
-                overwrite=overwrite,
-            )
-    except RecordError as exc:
-        fail(exc.lines())
-    except DocgenError as exc:
-        fail([str(exc)])
-    _written(item)
+    _sealed_change(
+        db,
+        keys_dir,
+        profile,
+        passphrase_env,
+        lambda registry, sealer: lifecycle.review(
+            registry,
+            number,
+            sealer,
+            operator=operator,
+            at=at or now(),
+            clean_record=clean_record,
+            out_dir=out,
+            overwrite=overwrite,
+        ),
+    )
 
 
 @main.command()
@@ -287,23 +298,21 @@ def extend(
     at: datetime | None,
 ) -> None:
     """证书延期 of NUMBER: a new version whose validity ends later (years from the kind file)."""
-    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
-    try:
-        with Registry.open(db) as registry:
-            item = lifecycle.extend(
-                registry,
-                number,
-                sealer,
-                operator=operator,
-                at=at or now(),
-                out_dir=out,
-                overwrite=overwrite,
-            )
-    except RecordError as exc:
-        fail(exc.lines())
-    except DocgenError as exc:
-        fail([str(exc)])
-    _written(item)
+    _sealed_change(
+        db,
+        keys_dir,
+        profile,
+        passphrase_env,
+        lambda registry, sealer: lifecycle.extend(
+            registry,
+            number,
+            sealer,
+            operator=operator,
+            at=at or now(),
+            out_dir=out,
+            overwrite=overwrite,
+        ),
+    )
 
 
 @main.command()

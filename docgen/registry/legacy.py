@@ -28,8 +28,8 @@ from ..kinds import KIND_NAMES, load_kind
 from ..qrpayload import masked
 from ..validation import RESIDENT_ID
 from . import audit
-from .models import CertificateRow, IssuingBody, StatusChange
-from .status import State
+from .models import CertificateRow, IssuingBody
+from .status import State, set_state
 from .store import Registry
 
 __all__ = ["COLUMNS", "import_legacy"]
@@ -189,26 +189,22 @@ def import_legacy(registry: Registry, path: Path, *, operator: str, at: datetime
                 valid_from=values["valid_from"],
                 valid_to=values["valid_to"],
                 review_date=values["review_date"],
-                state=State.ACTIVE,
                 legacy=True,
                 record=registry.key.seal(record, row.identifier),
                 created_at=at,
                 changed_at=at,
             )
-            session.add(certificate)
-            session.flush()
             # the old certificate has been in force since its issue day, not since the import
             in_force = datetime.combine(values["issue_date"], time(), BEIJING)
-            session.add(
-                StatusChange(
-                    certificate_id=certificate.id,
-                    at=in_force,
-                    action="import",
-                    state=State.ACTIVE,
-                    reason=f"legacy register {path.name}",
-                    operator=operator,
-                )
+            set_state(
+                certificate,
+                State.ACTIVE,
+                at=in_force,
+                action="import",
+                reason=f"legacy register {path.name}",
+                operator=operator,
             )
+            session.add(certificate)
             audit.append(
                 session,
                 at=at,

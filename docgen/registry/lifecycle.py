@@ -37,8 +37,8 @@ from ..validation import Certificate, validate_record
 from . import audit
 from .errors import NotFoundError, RefusedError
 from .lookup import current_version
-from .models import CertificateRow, FileIntent, IssuingBody, StatusChange
-from .status import State, Status, answer
+from .models import CertificateRow, FileIntent, IssuingBody
+from .status import State, Status, answer, set_state
 from .store import Registry, settle
 
 __all__ = [
@@ -185,7 +185,6 @@ def _add_version(
         valid_from=_date(values, cert.kind.metadata.get("valid_from", "valid_from")),
         valid_to=_date(values, cert.kind.metadata.get("valid_to", "valid_to")),
         review_date=_date(values, "review_date"),
-        state=State.ACTIVE,
         legacy=False,
         related_identifier=related.identifier if related is not None else None,
         status_index=cert.status_index,
@@ -197,18 +196,8 @@ def _add_version(
         created_at=at,
         changed_at=at,
     )
+    set_state(row, State.ACTIVE, at=at, action=action, reason=reason, operator=operator)
     session.add(row)
-    session.flush()
-    session.add(
-        StatusChange(
-            certificate_id=row.id,
-            at=at,
-            action=action,
-            state=State.ACTIVE,
-            reason=reason,
-            operator=operator,
-        )
-    )
     audit.append(
         session,
         at=at,
@@ -310,19 +299,9 @@ def _supersede(
     action: str,
     reason: str | None,
 ) -> None:
-    old.state = State.SUPERSEDED
+    set_state(old, State.SUPERSEDED, at=at, action=action, reason=reason, operator=operator)
     old.superseded_by = new
     old.changed_at = at
-    session.add(
-        StatusChange(
-            certificate_id=old.id,
-            at=at,
-            action=action,
-            state=State.SUPERSEDED,
-            reason=reason,
-            operator=operator,
-        )
-    )
 
 
 def _new_version(
@@ -396,18 +375,10 @@ def revoke(
         raise RefusedError("--reason: say why the certificate is revoked")
     with registry.writing() as session:
         row = _current(session, number, at, "revoke")
-        row.state = State.REVOKED
-        row.changed_at = at
-        session.add(
-            StatusChange(
-                certificate_id=row.id,
-                at=at,
-                action="revoke",
-                state=State.REVOKED,
-                reason=reason.strip(),
-                operator=operator,
-            )
+        set_state(
+            row, State.REVOKED, at=at, action="revoke", reason=reason.strip(), operator=operator
         )
+        row.changed_at = at
         audit.append(
             session,
             at=at,

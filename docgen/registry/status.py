@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Any
 
 from ..clock import BEIJING
-from .models import CertificateRow
+from .models import CertificateRow, StatusChange
 
-__all__ = ["State", "Status", "StatusAnswer", "answer"]
+__all__ = ["State", "Status", "StatusAnswer", "answer", "set_state"]
 
 
 class State(StrEnum):
@@ -153,6 +153,24 @@ def answer(row: CertificateRow, at: datetime) -> StatusAnswer:
         status = Status.EXPIRED
     elif row.review_date is not None and day > row.review_date:
         status = Status.REVIEW_OVERDUE
-    elif row.valid_from is not None and day < row.valid_from:
+    elif row.valid_from is not None and day < row.valid_from and row.related_identifier is None:
+        # a later version takes over at once: after an early 复审 its printed validity starts
+        # at the old 应复审日期, and until then the holder is covered without a gap
         status = Status.NOT_YET_VALID
     return replace(plain, status=status, since=last.at)
+
+
+def set_state(
+    row: CertificateRow,
+    state: State,
+    *,
+    at: datetime,
+    action: str,
+    reason: str | None,
+    operator: str,
+) -> None:
+    """Put ``row`` in ``state`` from ``at`` on, recording the change (who, why, by what)."""
+    row.state = state
+    row.changes.append(
+        StatusChange(at=at, action=action, state=state, reason=reason, operator=operator)
+    )
