@@ -324,7 +324,7 @@ def status(query: str, db: str | None, at: datetime | None, as_json: bool) -> No
     """The status of a certificate, by NUMBER, GB/T 36904 IDENTIFIER or QR text: exit 0
     when valid, 1 when not (revoked, superseded, expired, ...)."""
     try:
-        with Registry.open(db) as registry, registry.reading() as session:
+        with Registry.open(db, reader=True) as registry, registry.reading() as session:
             answer = status_of(session, query, at or now())
     except NotFoundError as exc:
         fail([str(exc)])
@@ -349,7 +349,7 @@ def audit() -> None:
 def audit_verify(db: str | None) -> None:
     """Recompute the audit log's hash chain; name the first row that was changed."""
     try:
-        with Registry.open(db) as registry, registry.reading() as session:
+        with Registry.open(db, reader=True) as registry, registry.reading() as session:
             check = verify_chain(session)
     except DocgenError as exc:
         fail([str(exc)])

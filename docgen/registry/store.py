@@ -223,10 +223,9 @@ class Registry:
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
             raise RegistryError(f"cannot reach the registry at {_safe(url)}: {first}") from exc
         try:
+            cls._migrate(engine, url, upgrade, reader)
             if reader:
-                cls._check_schema(engine, url)
                 return cls(url, engine, None)
-            cls._migrate(engine, url, upgrade)
             key = cls._load_key(engine, url)
         except BaseException:
             engine.dispose()
@@ -236,26 +235,24 @@ class Registry:
         return registry
 
     @staticmethod
-    def _check_schema(engine: Engine, url: str) -> None:
-        with engine.connect() as connection:
-            config = _alembic(connection)
-            head = ScriptDirectory.from_config(config).get_current_head()
-            current = MigrationContext.configure(connection).get_current_revision()
-        if current is None:
-            raise RegistryError(f"there is no registry at {_safe(url)}")
-        if current != head:
-            raise SchemaError(
-                f"the registry at {_safe(url)} has schema {current}, this docgen reads {head}"
-            )
+    def _migrate(engine: Engine, url: str, upgrade: bool, reader: bool = False) -> None:
+        """Check the schema: a new registry is created (not for a reader), an older one is
+        migrated only with ``upgrade``, a newer one is refused.
 
-    @staticmethod
-    def _migrate(engine: Engine, url: str, upgrade: bool) -> None:
-        """Bring a new registry's schema to the head; an older one only with ``upgrade``."""
-        with engine.begin() as connection:
+        Raises:
+            SchemaError: older (without ``upgrade``), newer, or not a registry.
+            RegistryError: a reader found no registry.
+        """
+        with engine.connect() as connection, connection.execution_options(read_only=reader).begin():
             config = _alembic(connection)
-            head = ScriptDirectory.from_config(config).get_current_head()
+            scripts = ScriptDirectory.from_config(config)
+            head = scripts.get_current_head()
             current = MigrationContext.configure(connection).get_current_revision()
+            if current == head:
+                return
             if current is None:
+                if reader:
+                    raise RegistryError(f"there is no registry at {_safe(url)}")
                 tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
                 if tables:
                     raise SchemaError(
@@ -264,10 +261,7 @@ class Registry:
                     )
                 command.upgrade(config, "head")
                 return
-            if current == head:
-                return
-            known = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
-            if current not in known:
+            if current not in {s.revision for s in scripts.walk_revisions()}:
                 raise SchemaError(
                     f"the registry at {_safe(url)} has schema {current}, unknown to this "
                     f"docgen (which knows up to {head}): it was written by a newer version"
