@@ -302,3 +302,36 @@ def test_a_wrong_registry_key_is_refused(db_url: str, tmp_path: Path) -> None:
         patch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "b.key"))
         with pytest.raises(RegistryError, match="is not this registry's key"):
             Registry.open(db_url)
+
+
+def test_concurrent_writers_keep_one_chain_and_distinct_status_indexes(
+    db_url: str, sealed: dict[str, Sealed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four writers, each with its own connection pool, issue and revoke at once."""
+    import threading
+
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    Registry.open(db_url).close()
+    base = sample_record("skill")["number"]
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            number = base[:-2] + f"{n:02d}"
+            with Registry.open(db_url) as own:
+                issue(own, sealed, "skill", tmp_path / f"w{n}", number=number)
+                lifecycle.revoke(own, number, reason=f"test {n}", operator=f"w{n}", at=AT)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    with Registry.open(db_url) as registry, registry.reading() as session:
+        check = verify_chain(session)
+        indexes = session.execute(text("SELECT status_index FROM certificates")).scalars().all()
+    assert check.ok and check.rows == 8
+    assert sorted(indexes) == [0, 1, 2, 3]

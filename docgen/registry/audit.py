@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 
 from .models import AuditEntry, MetaItem
 
-__all__ = ["GENESIS", "HEAD_KEY", "AuditCheck", "append", "entry_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "HEAD_KEY",
+    "AuditCheck",
+    "append",
+    "entry_hash",
+    "lock_head",
+    "verify_chain",
+]
 
 #: The "previous hash" of the first row.
 GENESIS = "0" * 64
@@ -52,11 +60,17 @@ def entry_hash(
     return hashlib.sha256(encoded).hexdigest()
 
 
-def _head(session: Session) -> MetaItem:
+def lock_head(session: Session) -> MetaItem:
+    """Lock the chain's head row for the rest of the transaction and return it: taken first
+    by every write transaction, so writers run one at a time (on SQLite the transaction
+    already holds the write lock).
+
+    Raises:
+        RuntimeError: the registry has no head row (its schema was not made by migration).
+    """
     head = session.get(MetaItem, HEAD_KEY, with_for_update=True)
     if head is None:
-        head = MetaItem(key=HEAD_KEY, value=f"0:{GENESIS}")
-        session.add(head)
+        raise RuntimeError("registry_meta has no audit_head row")
     return head
 
 
@@ -71,7 +85,7 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Add a row at the end of the chain (in the caller's transaction) and return it."""
-    head = _head(session)
+    head = lock_head(session)
     last_id, _, prev_hash = head.value.partition(":")
     entry_id = int(last_id) + 1
     text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .audit import lock_head
 from .errors import RegistryError, SchemaError
 from .models import FileIntent, MetaItem
 
@@ -330,8 +331,10 @@ class Registry:
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
-        """A transaction that may change things; committed when the block ends normally."""
+        """A transaction that may change things, committed when the block ends normally;
+        writers take turns (the audit chain's head is locked first)."""
         with self._sessions() as session, session.begin():
+            lock_head(session)
             yield session
 
     @contextmanager
@@ -363,9 +366,12 @@ def settle(path: str, staged: str, sha256: str) -> None:
         RegistryError: neither the staged file nor the target has the committed digest.
     """
     target, temporary = Path(path), Path(staged)
-    if temporary.exists() and _digest(temporary) == sha256:
-        os.replace(temporary, target)
-        return
+    try:
+        if _digest(temporary) == sha256:
+            os.replace(temporary, target)
+            return
+    except FileNotFoundError:
+        pass  # not staged, or another process finishing committed intents renamed it
     if target.exists() and _digest(target) == sha256:
         temporary.unlink(missing_ok=True)
         return

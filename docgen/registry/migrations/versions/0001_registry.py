@@ -17,11 +17,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    meta = op.create_table(
         "registry_meta",
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
     )
+    # the audit chain's head: every write transaction locks it first (one writer at a time)
+    op.bulk_insert(meta, [{"key": "audit_head", "value": "0:" + "0" * 64}])
     op.create_table(
         "issuing_bodies",
         sa.Column("id", sa.Integer, primary_key=True),
