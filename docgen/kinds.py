@@ -82,6 +82,7 @@ class KindSpec:
     source: str
     seal_title: str = "电子证照专用章"
     lifecycle: dict[str, dict[str, Any]] = field(default_factory=dict)
+    annotation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def issuer_field(self) -> str:
@@ -163,6 +164,7 @@ def _parse(text: str, source: str) -> KindSpec:
         source=source,
         seal_title=kind.get("seal_title", "电子证照专用章"),
         lifecycle={k: dict(v) for k, v in data.get("lifecycle", {}).items()},
+        annotation=dict(data.get("annotation", {})),
     )
 
 

@@ -113,19 +113,21 @@ def test_export_is_idempotent_and_holds_the_core_items(db: str, tmp_path: Path) 
 def test_an_older_schema_is_refused_until_upgraded(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    Registry.open(db).close()  # schema 0001
+    Registry.open(db).close()  # the current schema
     newer = tmp_path / "migrations"
     shutil.copytree(registry_store._MIGRATIONS, newer)
-    (newer / "versions" / "0002_test.py").write_text(
+    head = max(p.name.split("_")[0] for p in (newer / "versions").glob("0*.py"))
+    (newer / "versions" / "9001_test.py").write_text(
         '"""A later schema (test)."""\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        f'revision = "9001"\ndown_revision = "{head}"\nbranch_labels = None\n'
+        "depends_on = None\n\n\n"
         "def upgrade() -> None:\n"
         '    op.add_column("registry_meta", sa.Column("note", sa.Text))\n',
         "utf-8",
     )
     monkeypatch.setattr(registry_store, "_MIGRATIONS", newer)
-    with pytest.raises(SchemaError, match="older schema 0001; this docgen needs 0002"):
+    with pytest.raises(SchemaError, match=f"older schema {head}; this docgen needs 9001"):
         Registry.open(db)
     result = cli("status", "X1", "--db", db)
     assert result.exit_code == 1 and "run `docgen db upgrade`" in result.output

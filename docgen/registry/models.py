@@ -25,10 +25,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AnnotationRow",
     "AuditEntry",
     "Base",
     "CertificateRow",
     "FileIntent",
+    "Holder",
     "IssuingBody",
     "MetaItem",
     "StatusChange",
@@ -167,3 +169,36 @@ class FileIntent(Base):
     path: Mapped[str] = mapped_column(Text)
     staged: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Holder(Base):
+    """A holder's account: found by the keyed hash of the ID number; the secret only as an
+    Argon2id hash; failures counted, the account locked for a while after too many."""
+
+    __tablename__ = "holders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnnotationRow(Base):
+    """One 加注: a holder's annotation of a certificate version for a scenario and window."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"))
+    scenario: Mapped[str] = mapped_column(String(32))
+    applied_on: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    certificate: Mapped[CertificateRow] = relationship()
