@@ -136,3 +136,26 @@ def test_kinds_without_annotation_and_exempt_certificates() -> None:
     assert rules.exemption(date(2021, 12, 16), association) is not None
     assert rules.exemption(date(2021, 12, 17), association) is None
     assert rules.exemption(date(2020, 1, 1), agency) is None
+
+
+def test_holder_commands_never_show_the_secret(
+    registry: Registry, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from docgen.cli import main
+
+    record = sample_record(KIND)
+    monkeypatch.setenv("MY_SECRET", SECRET)
+    runner = CliRunner()
+    who = ("--id-number", record["id_number"], "--secret-env", "MY_SECRET", "--db", db_url)
+    made = runner.invoke(main, ["holder", "register", "--name", record["name"], *who])
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(main, ["holder", "certificates", *who, "--at", "2026-11-21T10:00"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith(f"{record['number']} version 1 (safety-engineer): 有效")
+    assert "2025035100000000999" not in listed.output  # holder B's certificate
+    monkeypatch.setenv("MY_SECRET", "not the secret")
+    wrong = runner.invoke(main, ["holder", "certificates", *who])
+    assert wrong.exit_code == 1 and wrong.output == "error: wrong ID number or secret\n"
+    assert SECRET not in made.output + listed.output + wrong.output

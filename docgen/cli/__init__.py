@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import issuing, registry, verifying
+from . import holders, issuing, registry, verifying
 from .common import main
 
-__all__ = ["issuing", "main", "registry", "verifying"]
+__all__ = ["holders", "issuing", "main", "registry", "verifying"]
