@@ -22,7 +22,14 @@ from .pdf import render_pdf
 from .signing.sealer import Sealer
 from .validation import Certificate, validate_record
 
-__all__ = ["IssuedCertificate", "Rendered", "issue_records", "render", "validate_records"]
+__all__ = [
+    "IssuedCertificate",
+    "Rendered",
+    "issue_records",
+    "refuse_repeated_numbers",
+    "render",
+    "validate_records",
+]
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,17 @@ def render(cert: Certificate, sealer: Sealer | None = None) -> Rendered:
     layout = build_layout(cert, qr_text=sealer.qr_text(cert))
     pdf = sealer.sign_pdf(render_pdf(layout, seal_png=sealer.seal_png), layout)
     return Rendered(cert, layout, sealer.seal_ofd(layout), pdf)
+
+
+def refuse_repeated_numbers(numbers: Sequence[str]) -> None:
+    """Refuse a batch in which a certificate number appears twice.
+
+    Raises:
+        OutputError: naming the repeated numbers.
+    """
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise OutputError(f"certificate numbers repeat in the input: {', '.join(repeated)}")
 
 
 def validate_records(
@@ -138,10 +156,7 @@ def issue_records(
             problems.extend(exc.about(where).problems)
     if problems:
         raise RecordError(problems)
-    numbers = [r.certificate.number for r in rendered]
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
-    if repeated:
-        raise OutputError(f"certificate numbers repeat in the input: {', '.join(repeated)}")
+    refuse_repeated_numbers([r.certificate.number for r in rendered])
     files: dict[Path, bytes] = {}
     issued = []
     for item in rendered:

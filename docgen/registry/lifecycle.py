@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import BEIJING, add_years
 from ..errors import FieldProblem, OutputError, RecordError
-from ..issuing import Rendered, render
+from ..issuing import Rendered, refuse_repeated_numbers, render
 from ..kinds import load_kind
 from ..qrpayload import masked
 from ..signing.sealer import Sealer
@@ -127,9 +127,7 @@ class _Files:
 
 def _body(session: Session, cert: Certificate, at: datetime) -> IssuingBody:
     code = str(cert.values["issuer_code"])
-    body = session.scalars(
-        select(IssuingBody).where(IssuingBody.code == code).with_for_update()
-    ).first()
+    body = session.scalars(select(IssuingBody).where(IssuingBody.code == code)).first()
     if body is None:
         body = IssuingBody(
             code=code,
@@ -235,9 +233,7 @@ def issue(
         OutputError: a file exists (without ``overwrite``) or cannot be written.
     """
     numbers = [c.number for c in certificates]
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
-    if repeated:
-        raise OutputError(f"certificate numbers repeat in the input: {', '.join(repeated)}")
+    refuse_repeated_numbers(numbers)
     files = _Files()
     written = []
     try:
