@@ -159,3 +159,26 @@ def test_holder_commands_never_show_the_secret(
     wrong = runner.invoke(main, ["holder", "certificates", *who])
     assert wrong.exit_code == 1 and wrong.output == "error: wrong ID number or secret\n"
     assert SECRET not in made.output + listed.output + wrong.output
+
+
+@pytest.mark.parametrize("kind", ["safety-engineer", "skill"])
+def test_verify_says_when_a_kind_is_shown_only_annotated(
+    kind: str, sealed: dict[str, Sealed]
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from docgen.cli import main
+
+    trust = str(sealed[kind].store.folder / "trust.json")
+    result = CliRunner().invoke(
+        main, ["verify", str(sealed[kind].pdf_path), "--trust", trust, "--json"]
+    )
+    report = json.loads(result.output)
+    assert result.exit_code == 0 and report["verdict"] == "authentic"
+    notes = [c["detail"] for c in report["checks"] if c["name"] == "annotation"]
+    if kind == "safety-engineer":
+        assert len(notes) == 1 and "加注: 本人调用, at most 90 days" in notes[0]
+    else:
+        assert notes == []

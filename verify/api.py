@@ -9,6 +9,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from docgen.annotation.rules import AnnotationRules
+from docgen.kinds import load_kind
 from docgen.metadata import HOLDER, IDENTIFIER, ISSUE_DATE, NUMBER, VALID_TO
 from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked
 from docgen.qrpayload import verify_payload as verify_qr
@@ -238,6 +240,21 @@ def _validity(
     )
 
 
+def _annotation_needed(claims: QRClaims, issuer_code: str, report: Report) -> None:
+    """Say when the kind is shown to others only as an annotated (加注) copy."""
+    rules = AnnotationRules.of(load_kind(claims.kind))
+    if rules is None or not rules.required or rules.exemption(claims.issued, issuer_code):
+        return
+    report.add(
+        "validity",
+        "annotation",
+        Outcome.INFO,
+        f"{load_kind(claims.kind).type_name}: shown to others as an annotated copy (加注: "
+        f"{'、'.join(rules.scenarios)}, at most {rules.max_days} days); this copy carries no "
+        "annotation",
+    )
+
+
 def _date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
@@ -318,6 +335,8 @@ def _verify(
             "compare the signed data below with what is printed",
         )
     _validity(claims, metadata, at, report)
+    if claims is not None and signed_qr is not None:
+        _annotation_needed(claims, signed_qr[1].issuer_code, report)
     if report.verdict is not Verdict.NOT_AUTHENTIC:
         status.check(
             report,
