@@ -218,7 +218,7 @@ class Registry:
         engine = _engine(url)
         try:
             with engine.connect() as probe:
-                probe.exec_driver_sql("SELECT 1")
+                probe.execution_options(read_only=True).exec_driver_sql("SELECT 1")
         except SQLAlchemyError as exc:
             engine.dispose()
             first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
