@@ -335,3 +335,32 @@ def test_concurrent_writers_keep_one_chain_and_distinct_status_indexes(
         indexes = session.execute(text("SELECT status_index FROM certificates")).scalars().all()
     assert check.ok and check.rows == 8
     assert sorted(indexes) == [0, 1, 2, 3]
+
+
+def test_lifecycle_commands_print_the_new_version_or_one_line_why_not(
+    registry: Registry, sealed: dict[str, Sealed], tmp_path: Path, db_url: str
+) -> None:
+    old = issue(registry, sealed, "skill", tmp_path)
+    keys = str(sealed["skill"].store.folder)
+    corrected = tmp_path / "corrected.json"
+    corrected.write_text(
+        json.dumps({**sample_record("skill"), "work_type": "高压电工"}, ensure_ascii=False)
+    )
+    common = ["--db", db_url, "--keys", keys, "--operator", "clerk"]
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["correct", old.number, "--data", str(corrected), *common, "--at", "2026-12-01"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{old.number} version 2: 1.2.156.3005.2.")
+    assert lines[1].endswith(f"{old.number}-v2.ofd") and Path(lines[2]).is_file()
+    for command, reason in (
+        ("review", "has no review"),
+        ("extend", "has no extension (延期)"),
+    ):
+        refused = runner.invoke(main, [command, old.number, *common, "--at", "2026-12-02"])
+        assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
+        assert reason in refused.output
+    missing = runner.invoke(main, ["reissue", "S999", *common])
+    assert missing.output == "error: S999: no such certificate in the registry\n"

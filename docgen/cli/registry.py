@@ -6,8 +6,10 @@ function and prints its result or one line per error (exit 1).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,57 +55,91 @@ __all__ = [
 ]
 
 
-def _sealing(command: Any) -> Any:
-    """The options of a change that seals new files."""
-    for option in reversed(
-        [
-            click.option(
-                "--keys",
-                "keys_dir",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=Path("keys"),
-                show_default=True,
-                help="Key store of the issuing body.",
-            ),
-            click.option(
-                "--profile", type=click.Choice(PROFILES), default="sm2", show_default=True
-            ),
-            click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP),
-            click.option(
-                "--out",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=None,
-                help="Folder of the new files (default: beside the current version's).",
-            ),
-            click.option("--overwrite", is_flag=True, help="Replace files that already exist."),
-            db_option(),
-            operator_option(),
-            at_option("Time of the change (default: now)."),
-        ]
-    ):
-        command = option(command)
-    return command
+@dataclass(frozen=True)
+class _Change:
+    """The options every change that seals a new version takes, and running it."""
+
+    keys_dir: Path
+    profile: str
+    passphrase_env: str | None
+    out: Path | None
+    overwrite: bool
+    db: str | None
+    operator: str
+    at: datetime | None
+
+    def run(self, change: Callable[[Registry, Sealer, _Change], lifecycle.Written]) -> None:
+        """Open the sealer and the registry, make the change, print the new version and
+        its files, or one line per error (exit 1)."""
+        sealer = open_sealer(self.keys_dir, self.profile, None, self.passphrase_env)
+        try:
+            with Registry.open(self.db) as registry:
+                item = change(registry, sealer, self)
+        except RecordError as exc:
+            fail(exc.lines())
+        except DocgenError as exc:
+            fail([str(exc)])
+        click.echo(f"{item.number} version {item.version}: {item.identifier}")
+        click.echo(str(item.ofd))
+        click.echo(str(item.pdf))
+
+    @property
+    def common(self) -> dict[str, Any]:
+        """The keyword arguments every lifecycle change takes."""
+        return {
+            "operator": self.operator,
+            "at": self.at or now(),
+            "out_dir": self.out,
+            "overwrite": self.overwrite,
+        }
 
 
-def _sealed_change(
-    db: str | None,
-    keys_dir: Path,
-    profile: str,
-    passphrase_env: str | None,
-    change: Callable[[Registry, Sealer], lifecycle.Written],
-) -> None:
-    """Run a change that seals a new version; print it, or one line per error (exit 1)."""
-    sealer = open_sealer(keys_dir, profile, None, passphrase_env)
-    try:
-        with Registry.open(db) as registry:
-            item = change(registry, sealer)
-    except RecordError as exc:
-        fail(exc.lines())
-    except DocgenError as exc:
-        fail([str(exc)])
-    click.echo(f"{item.number} version {item.version}: {item.identifier}")
-    click.echo(str(item.ofd))
-    click.echo(str(item.pdf))
+_CHANGE_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--keys",
+        "keys_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("keys"),
+        show_default=True,
+        help="Key store of the issuing body.",
+    ),
+    click.option("--profile", type=click.Choice(PROFILES), default="sm2", show_default=True),
+    click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP),
+    click.option(
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Folder of the new files (default: beside the current version's).",
+    ),
+    click.option("--overwrite", is_flag=True, help="Replace files that already exist."),
+    db_option(),
+    operator_option(),
+    at_option("Time of the change (default: now)."),
+]
+
+
+def _with_photo_path(record: Any, base: Path) -> Any:
+    """A record whose relative photo path is made absolute (records are re-validated later)."""
+    if isinstance(record, dict) and isinstance(record.get("photo"), str):
+        photo = record["photo"]
+        if not photo.startswith("data:") and not Path(photo).is_absolute():
+            return {**record, "photo": str((base / photo).resolve())}
+    return record
+
+
+def _sealing(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the options of a change that seals files, gathered in ``change``."""
+    names = [f.name for f in fields(_Change)]
+
+    @functools.wraps(command)
+    def gathered(**kwargs: Any) -> None:
+        change = _Change(**{name: kwargs.pop(name) for name in names})
+        command(change=change, **kwargs)
+
+    wrapped: Callable[..., None] = gathered
+    for option in reversed(_CHANGE_OPTIONS):
+        wrapped = option(wrapped)
+    return wrapped
 
 
 @main.group()
@@ -154,46 +190,18 @@ def correct(
     number: str,
     data: Path,
     reason: str | None,
-    keys_dir: Path,
-    profile: str,
-    passphrase_env: str | None,
-    out: Path | None,
-    overwrite: bool,
-    db: str | None,
-    operator: str,
-    at: datetime | None,
+    change: _Change,
 ) -> None:
     """Issue a corrected new version of NUMBER; the old version becomes superseded."""
     records = load_records(data)
     if len(records) != 1:
         fail([f"{data}: holds {len(records)} records; a correction takes one"])
     record = _with_photo_path(records[0], data.parent)
-    _sealed_change(
-        db,
-        keys_dir,
-        profile,
-        passphrase_env,
-        lambda registry, sealer: lifecycle.correct(
-            registry,
-            number,
-            record,
-            sealer,
-            operator=operator,
-            at=at or now(),
-            reason=reason,
-            out_dir=out,
-            overwrite=overwrite,
-        ),
+    change.run(
+        lambda registry, sealer, c: lifecycle.correct(
+            registry, number, record, sealer, reason=reason, **c.common
+        )
     )
-
-
-def _with_photo_path(record: Any, base: Path) -> Any:
-    """A record whose relative photo path is made absolute (records are re-validated later)."""
-    if isinstance(record, dict) and isinstance(record.get("photo"), str):
-        photo = record["photo"]
-        if not photo.startswith("data:") and not Path(photo).is_absolute():
-            return {**record, "photo": str((base / photo).resolve())}
-    return record
 
 
 @main.command()
@@ -210,37 +218,17 @@ def reissue(
     number: str,
     data: Path | None,
     reason: str | None,
-    keys_dir: Path,
-    profile: str,
-    passphrase_env: str | None,
-    out: Path | None,
-    overwrite: bool,
-    db: str | None,
-    operator: str,
-    at: datetime | None,
+    change: _Change,
 ) -> None:
     """补发: replace a lost or damaged certificate by a new e-certificate version (never by
     paper)."""
     record = None
     if data is not None:
-        records = load_records(data)
-        record = _with_photo_path(records[0], data.parent)
-    _sealed_change(
-        db,
-        keys_dir,
-        profile,
-        passphrase_env,
-        lambda registry, sealer: lifecycle.reissue(
-            registry,
-            number,
-            sealer,
-            operator=operator,
-            at=at or now(),
-            record=record,
-            reason=reason,
-            out_dir=out,
-            overwrite=overwrite,
-        ),
+        record = _with_photo_path(load_records(data)[0], data.parent)
+    change.run(
+        lambda registry, sealer, c: lifecycle.reissue(
+            registry, number, sealer, record=record, reason=reason, **c.common
+        )
     )
 
 
@@ -255,31 +243,13 @@ def reissue(
 def review(
     number: str,
     clean_record: bool,
-    keys_dir: Path,
-    profile: str,
-    passphrase_env: str | None,
-    out: Path | None,
-    overwrite: bool,
-    db: str | None,
-    operator: str,
-    at: datetime | None,
+    change: _Change,
 ) -> None:
     """复审 of special-operations certificate NUMBER: within the 60 days before 应复审日期."""
-    _sealed_change(
-        db,
-        keys_dir,
-        profile,
-        passphrase_env,
-        lambda registry, sealer: lifecycle.review(
-            registry,
-            number,
-            sealer,
-            operator=operator,
-            at=at or now(),
-            clean_record=clean_record,
-            out_dir=out,
-            overwrite=overwrite,
-        ),
+    change.run(
+        lambda registry, sealer, c: lifecycle.review(
+            registry, number, sealer, clean_record=clean_record, **c.common
+        )
     )
 
 
@@ -288,31 +258,10 @@ def review(
 @_sealing
 def extend(
     number: str,
-    keys_dir: Path,
-    profile: str,
-    passphrase_env: str | None,
-    out: Path | None,
-    overwrite: bool,
-    db: str | None,
-    operator: str,
-    at: datetime | None,
+    change: _Change,
 ) -> None:
     """证书延期 of NUMBER: a new version whose validity ends later (years from the kind file)."""
-    _sealed_change(
-        db,
-        keys_dir,
-        profile,
-        passphrase_env,
-        lambda registry, sealer: lifecycle.extend(
-            registry,
-            number,
-            sealer,
-            operator=operator,
-            at=at or now(),
-            out_dir=out,
-            overwrite=overwrite,
-        ),
-    )
+    change.run(lambda registry, sealer, c: lifecycle.extend(registry, number, sealer, **c.common))
 
 
 @main.command()
