@@ -2,7 +2,11 @@
 
 Lenient about how real files are written (element order, relative or absolute locations,
 ``CheckMethod`` as a name or an OID, numeric ``xs:ID``s, missing ``Type``); strict about what
-is signed: every reference digest is recomputed over the raw bytes in the package.
+is signed: every reference digest is recomputed over the raw bytes in the package, and every
+file of a signed package must be covered by a valid signature (its digests match and its
+value verifies) or be one of the signatures' own files (Signatures.xml, a Signature.xml, its
+SignedValue and its seal) — so an annotated copy (加注) passes only when a second signature
+covers the annotation.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import base64
 import hashlib
 import io
 import posixpath
+import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +43,9 @@ __all__ = ["OfdFacts", "check_ofd"]
 _PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 _DEFAULT_CHECK_METHOD = "MD5"  # the XSD's default when CheckMethod is absent
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
+_LISTED = 10  # uncovered files named in a report line before "and N more"
+#: The annotation parameter holding a 加注 band's QR text (docgen.annotation.copies).
+_ANNOTATION_QR = "docgen.qr"
 
 
 @dataclass
@@ -46,6 +55,7 @@ class OfdFacts:
     metadata: dict[str, str] = field(default_factory=dict)
     text: str = ""
     qr: ScanResult | None = None
+    annotations: list[str] = field(default_factory=list)  # 加注 QR texts of the annotations
 
 
 def _xml(data: bytes) -> etree._Element:
@@ -105,6 +115,7 @@ def _structure(parts: dict[str, bytes], report: Report, facts: OfdFacts) -> etre
             if _resolve(loc.text or "", base) not in parts:
                 missing.append(_resolve(loc.text or "", base))
     facts.text = "".join(texts)
+    facts.annotations = _annotation_texts(parts, document, doc_dir)
     if missing:
         report.add(
             "format",
@@ -120,6 +131,30 @@ def _structure(parts: dict[str, bytes], report: Report, facts: OfdFacts) -> etre
             f"{len(pages)} page(s); every referenced part is present",
         )
     return ofd_root
+
+
+def _annotation_texts(parts: dict[str, bytes], document: etree._Element, doc_dir: str) -> list[str]:
+    """The QR texts an annotated copy's 加注 carries as annotation parameters; an absent or
+    unreadable annotation file gives none (the signature checks judge the files)."""
+    loc = _text(document, "ofd:Annotations")
+    if loc is None:
+        return []
+    index_path = _resolve(loc, doc_dir)
+    texts: list[str] = []
+    try:
+        if index_path not in parts:
+            return []
+        for page in _xml(parts[index_path]).iter("{*}Page"):
+            file_loc = _text(page, "ofd:FileLoc")
+            path = _resolve(file_loc or "", posixpath.dirname(index_path))
+            if file_loc is None or path not in parts:
+                continue
+            for param in _xml(parts[path]).iter("{*}Parameter"):
+                if param.get("Name") == _ANNOTATION_QR and param.text and param.text.strip():
+                    texts.append(param.text.strip())
+    except (ValueError, etree.XMLSyntaxError):
+        return texts
+    return texts
 
 
 def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
@@ -154,15 +189,40 @@ def _signing_time(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@dataclass
+class _Signed:
+    """What one listed signature protects, and whether it holds.
+
+    ``state`` is PASS when its reference digests all match and its value verifies (and, for
+    a seal, its dataHash is that of Signature.xml), CANNOT when that could not be decided,
+    FAIL otherwise. Trust is judged by its own check, not here.
+    """
+
+    own: set[str] = field(default_factory=set)  # Signature.xml, SignedValue, seal file
+    covers: set[str] = field(default_factory=set)  # the files its References name
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def state(self) -> Outcome:
+        if not self.outcomes or Outcome.FAIL in self.outcomes:
+            return Outcome.FAIL
+        if Outcome.CANNOT in self.outcomes:
+            return Outcome.CANNOT
+        return Outcome.PASS
+
+
 class _SignatureChecker:
     def __init__(self, parts: dict[str, bytes], report: Report, trust: TrustList) -> None:
         self.parts = parts
         self.report = report
         self.trust = trust
+        self.signed: list[_Signed] = []
 
     def check(self, n: int, path: str, declared_type: str) -> None:
         label = f"signature {n + 1}"
         report = self.report
+        signed_by = _Signed(own={path})
+        self.signed.append(signed_by)
         if path not in self.parts:
             report.add("format", f"{label}.file", Outcome.FAIL, f"{path} is missing")
             return
@@ -170,6 +230,11 @@ class _SignatureChecker:
         sig_dir = posixpath.dirname(path)
         refs = _find(sig_root, "ofd:SignedInfo/ofd:References")
         value_loc = _text(sig_root, "ofd:SignedValue")
+        seal_loc = _text(sig_root, "ofd:SignedInfo/ofd:Seal/ofd:BaseLoc")
+        if seal_loc is not None:
+            signed_by.own.add(_resolve(seal_loc, sig_dir))
+        if value_loc is not None:
+            signed_by.own.add(_resolve(value_loc, sig_dir))
         if refs is None or value_loc is None:
             report.add(
                 "signature",
@@ -178,23 +243,28 @@ class _SignatureChecker:
                 "Signature.xml lacks References or SignedValue",
             )
             return
-        self.references(label, refs, path, sig_dir)
+        signed_by.outcomes.append(self.references(label, refs, sig_dir, signed_by.covers))
         value_path = _resolve(value_loc, sig_dir)
         if value_path not in self.parts:
             report.add("format", f"{label}.value", Outcome.FAIL, f"{value_path} is missing")
+            signed_by.outcomes.append(Outcome.FAIL)
             return
         value = self.parts[value_path]
         signed = self.parts[path]
         if is_cms(value):
-            self.cms(label, value, signed)
+            signed_by.outcomes.append(self.cms(label, value, signed))
         elif _is_bare_signature(value):
-            self.bare(label, value, signed)
+            signed_by.outcomes.append(self.bare(label, value, signed))
         else:
-            self.seal(label, value, signed, path, declared_type)
+            signed_by.outcomes.append(self.seal(label, value, signed, path, declared_type))
 
-    def references(self, label: str, refs: etree._Element, sig_path: str, sig_dir: str) -> None:
+    def references(
+        self, label: str, refs: etree._Element, sig_dir: str, covers: set[str]
+    ) -> Outcome:
+        """Check every reference digest; adds the files found to ``covers``."""
         method = refs.get("CheckMethod") or _DEFAULT_CHECK_METHOD
-        wrong, missing, checked = [], [], 0
+        missing: list[str] = []
+        found: list[tuple[str, etree._Element]] = []
         for ref in refs.iter("{*}Reference"):
             target = _resolve(ref.get("FileRef", ""), "")
             if target not in self.parts:
@@ -202,6 +272,10 @@ class _SignatureChecker:
             if target not in self.parts:
                 missing.append(target)
                 continue
+            covers.add(target)
+            found.append((target, ref))
+        wrong, checked = [], 0
+        for target, ref in found:
             expected = base64.b64decode(
                 (_text(ref, "ofd:CheckValue") or "").encode(), validate=False
             )
@@ -215,7 +289,7 @@ class _SignatureChecker:
                     f"unsupported digest method {method!r}: the reference digests "
                     "cannot be checked",
                 )
-                return
+                return Outcome.CANNOT
             checked += 1
             if actual != expected:
                 wrong.append(target)
@@ -231,13 +305,14 @@ class _SignatureChecker:
                 Outcome.FAIL,
                 "; ".join(problems) + " — changed after signing",
             )
-        else:
-            self.report.add(
-                "signature",
-                f"{label}.digests",
-                Outcome.PASS,
-                f"all {checked} reference digests ({method}) match the raw bytes",
-            )
+            return Outcome.FAIL
+        self.report.add(
+            "signature",
+            f"{label}.digests",
+            Outcome.PASS,
+            f"all {checked} reference digests ({method}) match the raw bytes",
+        )
+        return Outcome.PASS
 
     def trust_check(self, label: str, cert: bytes, when: datetime | None) -> bool:
         trusted, why = self.trust.chain(cert, when)
@@ -250,7 +325,8 @@ class _SignatureChecker:
         )
         return trusted
 
-    def seal(self, label: str, value: bytes, signed: bytes, path: str, declared: str) -> None:
+    def seal(self, label: str, value: bytes, signed: bytes, path: str, declared: str) -> Outcome:
+        """Check a seal signature; PASS when its dataHash and value verify."""
         try:
             ses = parse_seal_signature(value)
         except ValueError as exc:
@@ -260,7 +336,7 @@ class _SignatureChecker:
                 Outcome.FAIL,
                 f"SignedValue is not a readable seal signature ({exc})",
             )
-            return
+            return Outcome.FAIL
         kind = f"OFD {declared.lower()} (SES v{ses.version})"
         hash_ok = ses.data_hash == sm3(signed)
         self.report.add(
@@ -278,7 +354,7 @@ class _SignatureChecker:
                 Outcome.CANNOT,
                 f"unsupported signature algorithm {ses.algorithm}",
             )
-            return
+            return Outcome.FAIL if not hash_ok else Outcome.CANNOT
         try:
             point = sm2_public_point(a509.Certificate.load(ses.signer_cert).public_key)
             intact = sm2_verify(point, ses.tbs, ses.signature)
@@ -286,7 +362,7 @@ class _SignatureChecker:
             self.report.add(
                 "signature", f"{label}.value", Outcome.FAIL, f"signer certificate unusable ({exc})"
             )
-            return
+            return Outcome.FAIL
         self.report.add(
             "signature",
             f"{label}.value",
@@ -308,6 +384,7 @@ class _SignatureChecker:
                 organization=organization(ses.signer_cert),
             )
         )
+        return Outcome.PASS if intact and hash_ok else Outcome.FAIL
 
     def seal_itself(self, label: str, ses: SealSignature, when: datetime | None) -> None:
         """GB/T 38540's checks of the seal: made by a trusted maker, unaltered, in force when
@@ -368,7 +445,8 @@ class _SignatureChecker:
                 else f"the seal was not in force when used ({span})",
             )
 
-    def cms(self, label: str, value: bytes, signed: bytes) -> None:
+    def cms(self, label: str, value: bytes, signed: bytes) -> Outcome:
+        """Check a CMS signature over Signature.xml; PASS when it verifies."""
         result = verify_cms(value, signed)
         self.report.add(
             "signature",
@@ -389,8 +467,10 @@ class _SignatureChecker:
                 organization=organization(result.signer_cert) if result.signer_cert else None,
             )
         )
+        return Outcome.PASS if result.intact else Outcome.FAIL
 
-    def bare(self, label: str, value: bytes, signed: bytes) -> None:
+    def bare(self, label: str, value: bytes, signed: bytes) -> Outcome:
+        """Check a bare SM2 signature against the trusted signers; CANNOT when none does."""
         signature = signature_to_der(value)
         for signer, point in self.trust.sm2_signer_points():
             if sm2_verify(point, signed, signature):
@@ -405,7 +485,7 @@ class _SignatureChecker:
                 self.report.signatures.append(
                     SignatureInfo("OFD sign (bare SM2)", signer.issuer_name, True, True)
                 )
-                return
+                return Outcome.PASS
         self.report.add(
             "signature",
             f"{label}.value",
@@ -414,6 +494,62 @@ class _SignatureChecker:
             "certificate, and no trusted key verifies it)",
         )
         self.report.signatures.append(SignatureInfo("OFD sign (bare SM2)", "unknown", None, None))
+        return Outcome.CANNOT
+
+    def coverage(self, signatures_path: str, repeated: dict[str, int]) -> None:
+        """Every file must be covered by a valid signature or be a signature's own file.
+
+        ``repeated`` counts ZIP entries sharing a name: only one of them was read and
+        digested, and a reader may show another, so such a name is never covered."""
+        own = {signatures_path}.union(*(s.own for s in self.signed))
+        valid = set().union(*(s.covers for s in self.signed if s.state is Outcome.PASS))
+        undecided = set().union(*(s.covers for s in self.signed if s.state is Outcome.CANNOT))
+        rest = [path for path in self.parts if path not in own and path not in valid]
+        uncovered = sorted({path for path in rest if path not in undecided} | set(repeated))
+        unchecked = sorted(path for path in rest if path in undecided and path not in repeated)
+        if uncovered:
+            named = [
+                f"{path} ({repeated[path]} entries of that name)" if path in repeated else path
+                for path in uncovered
+            ]
+            self.report.add(
+                "signature",
+                "ofd.coverage",
+                Outcome.FAIL,
+                f"{len(uncovered)} file(s) covered by no valid signature: {_listing(named)}",
+            )
+        elif unchecked:
+            self.report.add(
+                "signature",
+                "ofd.coverage",
+                Outcome.CANNOT,
+                f"{len(unchecked)} file(s) covered only by a signature that could not be "
+                f"checked: {_listing(unchecked)}",
+            )
+        else:
+            self.report.add(
+                "signature",
+                "ofd.coverage",
+                Outcome.PASS,
+                f"every one of the {len(self.parts)} files is covered by a valid signature "
+                "or is a signature's own file",
+            )
+
+
+def _repeated_entries(data: bytes) -> dict[str, int]:
+    """ZIP entry names (leading ``/`` stripped, as the package reader does) that occur more
+    than once, with their counts."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = Counter(i.filename.lstrip("/") for i in archive.infolist() if not i.is_dir())
+    except (zipfile.BadZipFile, ValueError):  # read_package already read it
+        return {}
+    return {name: count for name, count in names.items() if count > 1}
+
+
+def _listing(paths: list[str]) -> str:
+    shown = ", ".join(paths[:_LISTED])
+    return shown if len(paths) <= _LISTED else f"{shown}, … and {len(paths) - _LISTED} more"
 
 
 def _allowed_signer(list_type: int, cert_list: Any, signer_cert: bytes) -> bool:
@@ -467,4 +603,6 @@ def check_ofd(data: bytes, report: Report, trust: TrustList) -> OfdFacts:
     for n, entry in enumerate(entries):
         path = _resolve(entry.get("BaseLoc", ""), posixpath.dirname(signatures_path))
         checker.check(n, path, entry.get("Type") or "Seal")
+    if entries:
+        checker.coverage(signatures_path, _repeated_entries(data))
     return facts

@@ -1,6 +1,10 @@
 """Verify a PDF: structure, every signature through pyHanko (integrity, trust, and what
 changed after signing), printed text and QR through poppler.
 
+What may follow a signature: nothing, permitted updates (pyHanko's NONE and LTA_UPDATES), or
+form filling — a new signature field and its signature, as in an annotated copy (加注) — but
+only when a later signature that is intact, trusted and covers the whole file vouches for it.
+
 pyHanko raises on malformed signatures instead of returning a status; every such error is
 caught and reported as a failed check with its reason.
 """
@@ -21,7 +25,8 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from docgen.metadata import METADATA_PREFIX
@@ -111,22 +116,93 @@ def _roots(trust: TrustList) -> list[a509.Certificate]:
     return roots
 
 
-def _check_signature(n: int, embedded, report: Report, trust: TrustList) -> None:  # type: ignore[no-untyped-def]
-    label = f"signature {n + 1}"
+@dataclass(frozen=True)
+class _Validated:
+    """One embedded signature after pyHanko: its status, or why there is none."""
+
+    status: PdfSignatureStatus | None
+    error: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.status is not None and bool(self.status.intact and self.status.valid)
+
+    def why_not_a_voucher(self) -> str | None:
+        """Why this signature cannot vouch for an earlier revision (None when it can): it
+        must be intact, trusted and cover the whole file."""
+        if self.status is None:
+            return "cannot be validated"
+        if not self.intact:
+            return "does not verify"
+        if not self.status.trusted:
+            return "is not trusted"
+        if self.status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
+            coverage = self.status.coverage
+            return f"does not cover the whole file ({coverage.name if coverage else 'unknown'})"
+        return None
+
+
+def _validate(embedded: EmbeddedPdfSignature, trust: TrustList) -> _Validated:
     context = ValidationContext(trust_roots=_roots(trust), allow_fetching=False)
     try:
-        status = validate_pdf_signature(embedded, context)
+        return _Validated(validate_pdf_signature(embedded, context))
     except Exception as exc:
+        return _Validated(None, f"{type(exc).__name__}: {exc}")
+
+
+def _changes(n: int, status: PdfSignatureStatus, later: list[_Validated]) -> tuple[Outcome, str]:
+    """Whether what was added after signature ``n`` (0-based) is acceptable: nothing (the
+    signature covers the whole file), only permitted updates, or form filling (a new
+    signature field and its signature) vouched for by a later signature that is intact,
+    trusted and covers the whole file."""
+    coverage = status.coverage
+    level = status.modification_level
+    if coverage is SignatureCoverageLevel.ENTIRE_FILE:
+        return Outcome.PASS, "the signature covers the whole file"
+    if level in _PERMITTED:
+        return Outcome.PASS, (
+            f"only permitted updates after signing ({level.name if level else 'none'})"
+        )
+    if level is not ModificationLevel.FORM_FILLING:
+        return Outcome.FAIL, (
+            "modified after signing: an incremental update changes the document "
+            f"({level.name if level else coverage.name if coverage else 'unknown'})"
+        )
+    if status.docmdp_ok is False:
+        return Outcome.FAIL, (
+            "modified after signing: form fields or signatures were added (FORM_FILLING) "
+            "against the document's certification (DocMDP) permissions"
+        )
+    reasons = []
+    for m, other in enumerate(later, start=n + 2):
+        why = other.why_not_a_voucher()
+        if why is None:
+            return Outcome.PASS, (
+                "a later signature, trusted and covering the whole file, vouches for the "
+                f"update (FORM_FILLING): signature {m} signed everything added after this one"
+            )
+        reasons.append(f"signature {m} {why}")
+    because = "; ".join(reasons) if reasons else "there is no later signature"
+    return Outcome.FAIL, (
+        "modified after signing: form fields or signatures were added (FORM_FILLING) and no "
+        f"later trusted signature covering the whole file vouches for them ({because})"
+    )
+
+
+def _report_signature(n: int, result: _Validated, later: list[_Validated], report: Report) -> None:
+    label = f"signature {n + 1}"
+    status = result.status
+    if status is None:
         report.add(
             "signature",
             f"{label}.integrity",
             Outcome.FAIL,
-            f"the signature cannot be validated: {type(exc).__name__}: {exc}",
+            f"the signature cannot be validated: {result.error}",
         )
         report.signatures.append(SignatureInfo("PDF (PAdES)", "unknown", False, None))
         return
     signer = describe(status.signing_cert.dump()) if status.signing_cert else "unknown"
-    intact = bool(status.intact and status.valid)
+    intact = result.intact
     report.add(
         "signature",
         f"{label}.integrity",
@@ -135,27 +211,8 @@ def _check_signature(n: int, embedded, report: Report, trust: TrustList) -> None
         if intact
         else "the signed bytes or the signature value do not verify",
     )
-    coverage = status.coverage
-    level = status.modification_level
-    if coverage is SignatureCoverageLevel.ENTIRE_FILE:
-        report.add(
-            "signature", f"{label}.changes", Outcome.PASS, "the signature covers the whole file"
-        )
-    elif level in _PERMITTED:
-        report.add(
-            "signature",
-            f"{label}.changes",
-            Outcome.PASS,
-            f"only permitted updates after signing ({level.name if level else 'none'})",
-        )
-    else:
-        report.add(
-            "signature",
-            f"{label}.changes",
-            Outcome.FAIL,
-            "modified after signing: an incremental update changes the document "
-            f"({level.name if level else coverage.name if coverage else 'unknown'})",
-        )
+    outcome, detail = _changes(n, status, later)
+    report.add("signature", f"{label}.changes", outcome, detail)
     trusted = bool(status.trusted)
     if intact:
         report.add(
@@ -169,6 +226,7 @@ def _check_signature(n: int, embedded, report: Report, trust: TrustList) -> None
         )
     signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
     org = organization(status.signing_cert.dump()) if status.signing_cert else None
+    coverage = status.coverage
     report.signatures.append(
         SignatureInfo(
             "PDF (PAdES)",
@@ -211,6 +269,9 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
     elif not signatures:
         report.add("signature", "pdf.signatures", Outcome.INFO, "no signatures")
-    for n, embedded in enumerate(signatures):
-        _check_signature(n, embedded, report, trust)
+    # Every signature is validated first: whether what was added after one signature is
+    # acceptable may depend on the signatures that follow it.
+    results = [_validate(embedded, trust) for embedded in signatures]
+    for n, result in enumerate(results):
+        _report_signature(n, result, results[n + 1 :], report)
     return facts
