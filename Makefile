@@ -37,7 +37,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 DEMO_DB := sqlite:///$(abspath $(OUT))/registry.db
 demo: deps $(VENV)/.installed
 	@mkdir -p $(OUT)
-	@rm -f $(OUT)/registry.db $(OUT)/registry.db-wal $(OUT)/registry.db-shm
+	@rm -rf $(OUT)/registry.db $(OUT)/registry.db-wal $(OUT)/registry.db-shm $(OUT)/annotated
 	@for k in $(KINDS); do \
 	  $(VENV)/bin/docgen sample --kind $$k > $(OUT)/$$k.json && \
 	  { [ -f $(OUT)/keys/$$k/keystore.json ] || \
@@ -53,8 +53,23 @@ demo: deps $(VENV)/.installed
 	    --db $(DEMO_DB) --status-list $(OUT)/keys/$$k/status-list.cose \
 	    --at $(AT) | grep -E "^[^ ].*: " | sed "s/^/  verified /" || exit 1; \
 	done
+	@# 加注: the K3 sample's holder registers and annotates it for 30 days; the copy verifies.
+	@K3_ID=$$(sed -n 's/.*"id_number": "\([^"]*\)".*/\1/p' $(OUT)/safety-engineer.json); \
+	K3_NAME=$$(sed -n 's/.*"name": "\([^"]*\)".*/\1/p' $(OUT)/safety-engineer.json); \
+	K3_NO=$$(sed -n 's/.*"number": "\([^"]*\)".*/\1/p' $(OUT)/safety-engineer.json); \
+	export DEMO_SECRET=demo-holder-secret; \
+	$(VENV)/bin/docgen holder register --id-number $$K3_ID --name $$K3_NAME \
+	  --secret-env DEMO_SECRET --db $(DEMO_DB) --at $(AT) >/dev/null && \
+	$(VENV)/bin/docgen annotate $$K3_NO --scenario 本人调用 --days 30 --id-number $$K3_ID \
+	  --secret-env DEMO_SECRET --keys $(OUT)/keys/safety-engineer --out $(OUT)/annotated \
+	  --db $(DEMO_DB) --at $(AT) > $(OUT)/annotated.txt || exit 1; \
+	head -1 $(OUT)/annotated.txt; \
+	$(VENV)/bin/docgen verify $$(tail -n +2 $(OUT)/annotated.txt) \
+	  --trust $(OUT)/keys/safety-engineer/trust.json --db $(DEMO_DB) --at $(AT) \
+	  | grep -E "^[^ ].*: |annotation_window" | sed "s/^/  verified /" || exit 1
 	@$(VENV)/bin/docgen audit verify --db $(DEMO_DB)
 	@echo "sample records and sealed certificates are in $(OUT)/; registry $(OUT)/registry.db;"
+	@echo "the K3 sample's annotated copy (加注) is in $(OUT)/annotated/;"
 	@echo "trust lists and signed status lists in $(OUT)/keys/*/"
 
 lint: $(VENV)/.installed

@@ -20,11 +20,12 @@ from typing import Any
 from .errors import ConfigurationError, FieldProblem, RecordError
 from .fonts import Face, FontStack, font_stack
 from .metadata import core_metadata
-from .qr import placeholder_qr_png, qr_png
+from .qr import placeholder_qr_png, qr_modules, qr_png
 from .validation import Certificate
 
 __all__ = [
     "PT_TO_MM",
+    "AnnotationSlot",
     "Box",
     "DocumentLayout",
     "GlyphRun",
@@ -32,8 +33,10 @@ __all__ = [
     "Item",
     "PageLayout",
     "PathItem",
+    "RectsItem",
     "SlotItem",
     "TextItem",
+    "build_band",
     "build_layout",
 ]
 
@@ -142,7 +145,28 @@ class SlotItem:
     box: Box
 
 
-Item = TextItem | ImageItem | PathItem | SlotItem
+@dataclass(frozen=True)
+class RectsItem:
+    """Filled rectangles of one colour, ``(x, y, w, h)`` in absolute mm: a QR code drawn as
+    vectors (the 加注 band's, which may add no image resource to a sealed OFD)."""
+
+    id: str
+    box: Box
+    rects: tuple[tuple[float, float, float, float], ...]
+    color: RGB
+
+
+@dataclass(frozen=True)
+class AnnotationSlot:
+    """Where an annotated copy's 加注 band will be drawn, and every character it may draw:
+    the sealed OFD embeds their glyphs now, since its fonts cannot change after sealing."""
+
+    id: str
+    box: Box
+    glyphs: tuple[GlyphRun, ...]
+
+
+Item = TextItem | ImageItem | PathItem | RectsItem | SlotItem | AnnotationSlot
 
 
 @dataclass(frozen=True)
@@ -177,13 +201,50 @@ class DocumentLayout:
         used: dict[str, tuple[Face, set[str]]] = {}
         for page in self.pages:
             for item in page.items:
-                if isinstance(item, TextItem):
-                    for run in item.runs:
+                if isinstance(item, TextItem | AnnotationSlot):
+                    runs = item.runs if isinstance(item, TextItem) else item.glyphs
+                    for run in runs:
                         used.setdefault(run.face.key, (run.face, set()))[1].update(run.text)
         return {k: (face, "".join(sorted(chars))) for k, (face, chars) in used.items()}
 
 
 # -- template interpretation ----------------------------------------------------------
+
+
+#: What the 加注 band's own values may contain, so the sealed OFD embeds those glyphs:
+#: dates (YYYY-MM-DD) and the annotation number (see docgen.annotation.rules).
+BAND_ALPHABETS = {
+    "annotation": "JZ0123456789",
+    "annotation_from": "0123456789-",
+    "annotation_to": "0123456789-",
+}
+
+
+def _dark_runs(line: Sequence[bool]) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each run of dark modules in a row."""
+    start = None
+    for n, dark in enumerate([*line, False]):
+        if dark and start is None:
+            start = n
+        elif not dark and start is not None:
+            yield start, n
+            start = None
+
+
+class _Chained(Mapping[str, str]):
+    """The first mapping's value, else the second's."""
+
+    def __init__(self, first: Mapping[str, str], second: Mapping[str, str]) -> None:
+        self._first, self._second = first, second
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key] if key in self._first else self._second[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({*self._first, *self._second})
+
+    def __len__(self) -> int:
+        return len({*self._first, *self._second})
 
 
 class _Values(Mapping[str, str]):
@@ -222,7 +283,9 @@ def _field_of(template: str) -> str | None:
 
 
 class _Builder:
-    def __init__(self, cert: Certificate, stack: FontStack) -> None:
+    def __init__(
+        self, cert: Certificate, stack: FontStack, extra: Mapping[str, str] | None = None
+    ) -> None:
         self.cert = cert
         self.stack = stack
         printed = dict(cert.display)
@@ -234,11 +297,13 @@ class _Builder:
             }
         )
         printed.update(title=cert.kind.title, identifier=cert.identifier)
+        printed.update(extra or {})
         self.values = _Values(printed)
         self.problems: list[FieldProblem] = []
         self.source = cert.kind.source
         self.templates = {p["id"]: p for p in cert.kind.pages}
         self.qr: bytes | None = None  # encoded once, drawn wherever the pages show it
+        self.vector_qr: str | None = None  # the band's QR text, drawn as rectangles
 
     def page(self, template: Mapping[str, Any]) -> PageLayout:
         width, height = (float(v) for v in template["size"])
@@ -349,12 +414,45 @@ class _Builder:
 
     def item_qr(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         box = _box(raw["box"], where).moved(dx, dy)
+        if self.vector_qr is not None:
+            modules = qr_modules(self.vector_qr, raw.get("error_correction", "Q"))
+            size = min(box.w, box.h) / len(modules)
+            x0 = box.x + (box.w - size * len(modules)) / 2
+            y0 = box.y + (box.h - size * len(modules)) / 2
+            rects = tuple(
+                (x0 + start * size, y0 + row * size, (end - start) * size, size)
+                for row, line in enumerate(modules)
+                for start, end in _dark_runs(line)
+            )
+            yield RectsItem("qr", box, rects, (0, 0, 0))
+            return
         if self.qr is None:
             self.qr = placeholder_qr_png(self.cert.identifier)
         yield ImageItem("qr", box, self.qr, "PNG")
 
     def item_seal(self, raw: Mapping[str, Any], dx: float, dy: float, where: str) -> Iterator[Item]:
         yield SlotItem("seal", _box(raw["box"], where).moved(dx, dy))
+
+    def item_annotation(
+        self, raw: Mapping[str, Any], dx: float, dy: float, where: str
+    ) -> Iterator[Item]:
+        """The 加注 band's slot: the band template is the kind's ``[annotation.band]``."""
+        band = self.cert.kind.annotation.get("band")
+        if not isinstance(band, Mapping):
+            raise ConfigurationError(where, "an annotation slot needs [annotation.band]")
+        box = _box(band["box"], f"{self.source}: annotation.band").moved(dx, dy)
+        alphabets = _Values(
+            {
+                "scenario": "".join(self.cert.kind.annotation.get("scenarios", [])),
+                **{key: alphabet for key, alphabet in BAND_ALPHABETS.items()},
+            }
+        )
+        chars: set[str] = set()
+        for item in band["items"]:
+            if "text" in item:
+                chars.update(item["text"].format_map(_Chained(alphabets, self.values)))
+        glyphs = tuple(self.runs("".join(sorted(chars)), 1.0, 0.0, 0.0))
+        yield AnnotationSlot("annotation", box, glyphs)
 
     def item_include(
         self, raw: Mapping[str, Any], dx: float, dy: float, where: str
@@ -498,3 +596,39 @@ def build_layout(
     if builder.problems:
         raise RecordError(builder.problems)
     return DocumentLayout(cert, pages, core_metadata(cert))
+
+
+def build_band(
+    cert: Certificate, values: Mapping[str, str], qr_text: str, stack: FontStack | None = None
+) -> PageLayout:
+    """The 加注 band of an annotated copy of ``cert``, as a page the size of the band with
+    coordinates relative to its top-left corner (where the annotation slot puts it).
+
+    ``values`` fills the band template: ``scenario``, ``annotation`` (its number),
+    ``annotation_from`` and ``annotation_to``; the QR (vectors) shows ``qr_text``.
+
+    Raises:
+        ConfigurationError: the kind has no band, or a value has a character the sealed
+            OFD's fonts did not reserve.
+        RecordError: a value does not fit its box.
+    """
+    band = cert.kind.annotation.get("band")
+    where = f"{cert.kind.source}: annotation.band"
+    if not isinstance(band, Mapping):
+        raise ConfigurationError(where, "the kind has no 加注 band")
+    for key, alphabet in BAND_ALPHABETS.items():
+        if not set(values.get(key, "")) <= set(alphabet):
+            raise ConfigurationError(
+                where, f"{key} {values.get(key)!r} has characters outside {alphabet!r}"
+            )
+    box = _box(band["box"], where)
+    builder = _Builder(cert, stack or font_stack(), values)
+    builder.vector_qr = qr_text
+    items = tuple(builder.items({"id": "annotation", **band}, -box.x, -box.y))
+    if builder.problems:
+        raise RecordError(builder.problems)
+    whole = Box(0, 0, box.w, box.h)
+    outside = [i.id for i in items if not whole.contains(i.box, slack=0.01)]
+    if outside:
+        raise ConfigurationError(where, f"items outside the band's box: {', '.join(outside)}")
+    return PageLayout(id="annotation", width=box.w, height=box.h, items=items)

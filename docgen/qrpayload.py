@@ -9,6 +9,11 @@ first 6 and last 4 characters are carried. The issuer is not a claim: the key id
 the signer, and the signer's certificate names the body (organizationIdentifier).
 The alphabet of base45 is QR's alphanumeric mode; typical payloads are 215-235
 characters, QR version 10-11 at error correction Q.
+
+An annotated copy (加注) carries a second payload of the same form: :class:`AnnotationClaims`,
+told apart by its ``ANNOTATION`` claim. It names the certificate (kind, number, version) and
+states the annotation number, scenario and window; the certificate's own claims stay in the
+certificate's QR.
 """
 
 from __future__ import annotations
@@ -31,15 +36,18 @@ __all__ = [
     "ALG_ES256",
     "KIND_CODES",
     "PREFIX",
+    "AnnotationClaims",
     "Claim",
     "PayloadError",
     "QRClaims",
     "id_hint",
+    "is_annotation",
     "masked",
     "pack",
     "payload_kid",
     "read_claims",
     "unpack",
+    "verify_annotation",
     "verify_payload",
     "verify_sign1",
 ]
@@ -68,6 +76,10 @@ class Claim(IntEnum):
     VALID_TO = 8
     REVIEW = 9  # 应复审日期, for kinds that have one
     STATUS_INDEX = 10  # the certificate's entry in its issuer's signed status list
+    ANNOTATION = 11  # 加注 number; present only in an annotation payload
+    SCENARIO = 12  # 加注 use scenario, e.g. 本人调用
+    WINDOW_FROM = 13  # first day the annotated copy is good for (days since 1970-01-01)
+    WINDOW_TO = 14  # last day, included
 
 
 #: Certificate kinds by their code in the payload (stable: printed codes never change).
@@ -77,6 +89,57 @@ _KINDS_BY_CODE = {code: name for name, code in KIND_CODES.items()}
 
 class PayloadError(ValueError):
     """A QR text is not one of our payloads, is damaged, or its signature does not verify."""
+
+
+def _claims_map(data: bytes) -> dict[Any, Any]:
+    try:
+        raw = cbor2.loads(data)
+    except (cbor2.CBORDecodeError, ValueError) as exc:
+        raise PayloadError(f"claims are not CBOR ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise PayloadError("claims are not a CBOR map")
+    return raw
+
+
+def _text(raw: dict[Any, Any], label: Claim) -> str:
+    value = raw.get(int(label))
+    if not isinstance(value, str):
+        raise PayloadError(f"claim {label.name.lower()} missing or not text")
+    return value
+
+
+def _whole(raw: dict[Any, Any], label: Claim) -> int | None:
+    value = raw.get(int(label))
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise PayloadError(f"claim {label.name.lower()} is not a whole number")
+    return value
+
+
+def _day(raw: dict[Any, Any], label: Claim, required: bool = True) -> date | None:
+    value = raw.get(int(label))
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PayloadError(f"claim {label.name.lower()} missing or not a day number")
+    try:
+        return _EPOCH + timedelta(days=value)
+    except OverflowError as exc:
+        raise PayloadError(f"claim {label.name.lower()} is out of range") from exc
+
+
+def _kind(raw: dict[Any, Any]) -> str:
+    code = raw.get(int(Claim.KIND))
+    kind = _KINDS_BY_CODE.get(code) if isinstance(code, int) else None
+    if kind is None:
+        raise PayloadError(f"unknown kind code {code!r}")
+    return kind
+
+
+def _version(raw: dict[Any, Any]) -> int:
+    version = _whole(raw, Claim.VERSION)
+    if version is None:
+        raise PayloadError("claim version missing or not an integer")
+    return version
 
 
 @dataclass(frozen=True)
@@ -119,54 +182,90 @@ class QRClaims:
         """Parse a claims map.
 
         Raises:
-            PayloadError: not a map, or a claim is missing or has the wrong type.
+            PayloadError: not a map, an annotation's claims, or a claim is missing or has
+                the wrong type.
         """
-        try:
-            raw = cbor2.loads(data)
-        except (cbor2.CBORDecodeError, ValueError) as exc:
-            raise PayloadError(f"claims are not CBOR ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise PayloadError("claims are not a CBOR map")
-
-        def text(label: Claim) -> str:
-            value = raw.get(int(label))
-            if not isinstance(value, str):
-                raise PayloadError(f"claim {label.name.lower()} missing or not text")
-            return value
-
-        def day(label: Claim, required: bool = True) -> date | None:
-            value = raw.get(int(label))
-            if value is None and not required:
-                return None
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise PayloadError(f"claim {label.name.lower()} missing or not a day number")
-            return _EPOCH + timedelta(days=value)
-
-        version = raw.get(int(Claim.VERSION))
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise PayloadError("claim version missing or not an integer")
-        kind = _KINDS_BY_CODE.get(raw.get(int(Claim.KIND)))  # type: ignore[arg-type]
-        if kind is None:
-            raise PayloadError(f"unknown kind code {raw.get(int(Claim.KIND))!r}")
-        issued = day(Claim.ISSUED)
+        raw = _claims_map(data)
+        if int(Claim.ANNOTATION) in raw:
+            raise PayloadError("an annotation (加注) payload, not a certificate's")
+        issued = _day(raw, Claim.ISSUED)
         assert issued is not None
-        index = raw.get(int(Claim.STATUS_INDEX))
-        if index is not None and (
-            not isinstance(index, int) or isinstance(index, bool) or index < 0
-        ):
+        index = _whole(raw, Claim.STATUS_INDEX)
+        if index is not None and index < 0:
             raise PayloadError("claim status_index is not a whole number")
         return cls(
-            kind=kind,
-            number=text(Claim.NUMBER),
-            version=version,
-            holder=text(Claim.HOLDER),
-            id_hint=text(Claim.ID_HINT),
+            kind=_kind(raw),
+            number=_text(raw, Claim.NUMBER),
+            version=_version(raw),
+            holder=_text(raw, Claim.HOLDER),
+            id_hint=_text(raw, Claim.ID_HINT),
             issued=issued,
-            valid_from=day(Claim.VALID_FROM, required=False),
-            valid_to=day(Claim.VALID_TO, required=False),
-            review=day(Claim.REVIEW, required=False),
+            valid_from=_day(raw, Claim.VALID_FROM, required=False),
+            valid_to=_day(raw, Claim.VALID_TO, required=False),
+            review=_day(raw, Claim.REVIEW, required=False),
             status_index=index,
         )
+
+
+@dataclass(frozen=True)
+class AnnotationClaims:
+    """What the QR of an annotated copy (加注) states, signed: which certificate version it
+    annotates, the annotation number, the use scenario and the window (both days included)."""
+
+    kind: str
+    number: str
+    version: int
+    annotation: str
+    scenario: str
+    valid_from: date
+    valid_to: date
+
+    def to_cbor(self) -> bytes:
+        """The CBOR map of the claims (deterministic: integer keys in order)."""
+        data = {
+            Claim.KIND: KIND_CODES[self.kind],
+            Claim.NUMBER: self.number,
+            Claim.VERSION: self.version,
+            Claim.ANNOTATION: self.annotation,
+            Claim.SCENARIO: self.scenario,
+            Claim.WINDOW_FROM: (self.valid_from - _EPOCH).days,
+            Claim.WINDOW_TO: (self.valid_to - _EPOCH).days,
+        }
+        return bytes(cbor2.dumps({int(k): v for k, v in data.items()}, canonical=True))
+
+    @classmethod
+    def from_cbor(cls, data: bytes) -> AnnotationClaims:
+        """Parse an annotation's claims map.
+
+        Raises:
+            PayloadError: not a map, a certificate's claims, or a claim is missing or has
+                the wrong type.
+        """
+        raw = _claims_map(data)
+        if int(Claim.ANNOTATION) not in raw:
+            raise PayloadError("a certificate's payload, not an annotation (加注)")
+        valid_from, valid_to = _day(raw, Claim.WINDOW_FROM), _day(raw, Claim.WINDOW_TO)
+        assert valid_from is not None and valid_to is not None
+        if valid_to < valid_from:
+            raise PayloadError("the annotation window ends before it starts")
+        return cls(
+            kind=_kind(raw),
+            number=_text(raw, Claim.NUMBER),
+            version=_version(raw),
+            annotation=_text(raw, Claim.ANNOTATION),
+            scenario=_text(raw, Claim.SCENARIO),
+            valid_from=valid_from,
+            valid_to=valid_to,
+        )
+
+
+def is_annotation(text: str) -> bool:
+    """Whether a QR text holds an annotation's payload (its signature not checked).
+
+    Raises:
+        PayloadError: not one of our payloads, or damaged.
+    """
+    return int(Claim.ANNOTATION) in _claims_map(_sign1(unpack(text))[1])
 
 
 def id_hint(number: str) -> str:
@@ -273,6 +372,20 @@ def verify_sign1(cose: bytes, certificates: Mapping[bytes, bytes]) -> tuple[byte
     except (CWTError, ValueError) as exc:
         raise PayloadError(f"signature does not verify ({exc})") from exc
     return bytes(payload), kid
+
+
+def verify_annotation(
+    text: str, certificates: Mapping[bytes, bytes]
+) -> tuple[AnnotationClaims, bytes]:
+    """Check an annotation's QR text against signer certificates (DER) by key id; returns
+    its claims and the key id.
+
+    Raises:
+        PayloadError: malformed, a certificate's payload, unknown key id, or the signature
+            does not verify.
+    """
+    payload, kid = verify_sign1(unpack(text), certificates)
+    return AnnotationClaims.from_cbor(payload), kid
 
 
 def verify_payload(text: str, certificates: Mapping[bytes, bytes]) -> tuple[QRClaims, bytes]:

@@ -23,11 +23,12 @@ class OFDSignature:
     sign_type: str
 
 
-def read_signature(data: bytes) -> OFDSignature:
+def read_signature(data: bytes, index: int = 0) -> OFDSignature:
+    """Signature ``index`` (0-based, in Signatures.xml order) of an OFD file."""
     parts = read_package(data)
     body = etree.fromstring(parts["OFD.xml"]).find("ofd:DocBody", NS)
     signatures_loc = body.findtext("ofd:Signatures", namespaces=NS).lstrip("/")
-    entry = etree.fromstring(parts[signatures_loc]).find("ofd:Signature", NS)
+    entry = etree.fromstring(parts[signatures_loc]).findall("ofd:Signature", NS)[index]
     path = entry.get("BaseLoc").lstrip("/")
     root = etree.fromstring(parts[path])
     refs = root.find("ofd:SignedInfo/ofd:References", NS)

@@ -12,7 +12,15 @@ from PIL import Image, UnidentifiedImageError
 from docgen.annotation.rules import AnnotationRules
 from docgen.kinds import load_kind
 from docgen.metadata import HOLDER, IDENTIFIER, ISSUE_DATE, NUMBER, VALID_TO
-from docgen.qrpayload import PREFIX, PayloadError, QRClaims, masked
+from docgen.qrpayload import (
+    PREFIX,
+    AnnotationClaims,
+    PayloadError,
+    QRClaims,
+    is_annotation,
+    masked,
+    verify_annotation,
+)
 from docgen.qrpayload import verify_payload as verify_qr
 
 from .ofd import check_ofd
@@ -78,7 +86,7 @@ def _qr_step(
         Outcome.PASS,
         f"{len(scan.texts)} QR code(s) read by {scan.decoder} ({scan.step})",
     )
-    ours = [t for t in scan.texts if t.startswith(PREFIX)]
+    ours = [t for t in scan.texts if t.startswith(PREFIX) and not _is_annotation(t)]
     if not ours:
         report.add(
             "qr",
@@ -121,6 +129,122 @@ def _qr_step(
         )
     report.certificate = _claims_dict(claims, signer.issuer_name, signer.generation)
     return claims, signer
+
+
+def _is_annotation(text: str) -> bool:
+    try:
+        return is_annotation(text)
+    except PayloadError:
+        return False
+
+
+def _annotation_texts(scan: ScanResult | None) -> list[str]:
+    """The 加注 payloads among the QR texts read."""
+    texts = scan.texts if scan is not None and scan.found else []
+    return [t for t in texts if t.startswith(PREFIX) and _is_annotation(t)]
+
+
+def _annotation_step(
+    texts: list[str], claims: QRClaims | None, trust: TrustList, at: datetime, report: Report
+) -> TrustedSigner | None:
+    """Check an annotated copy's 加注: signed by a trusted key, for this very certificate
+    version, within the kind's longest window, and open on the checked day. Returns the
+    annotation's signer when its signature verified."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) > 1:
+        report.add(
+            "annotation",
+            "annotation.count",
+            Outcome.FAIL,
+            f"{len(distinct)} different 加注 codes on one copy: an annotated copy has one",
+        )
+    try:
+        annotation, kid = verify_annotation(distinct[0], trust.qr_certificates())
+    except PayloadError as exc:
+        report.add("annotation", "annotation.signature", Outcome.FAIL, f"加注 code rejected: {exc}")
+        return None
+    signer = trust.signer_by_kid(kid)
+    assert signer is not None  # verify_annotation found its certificate by this kid
+    report.add(
+        "annotation",
+        "annotation.signature",
+        Outcome.PASS,
+        f"加注 {annotation.annotation} is signed by {signer.issuer_name}'s key {kid.hex()}",
+    )
+    report.annotation = _annotation_dict(annotation)
+    _annotation_binding(annotation, claims, report)
+    _annotation_window(annotation, at, report)
+    return signer
+
+
+def _annotation_dict(annotation: AnnotationClaims) -> dict[str, Any]:
+    return {
+        "number": annotation.annotation,
+        "scenario": annotation.scenario,
+        "valid_from": annotation.valid_from.isoformat(),
+        "valid_to": annotation.valid_to.isoformat(),
+        "certificate": f"{annotation.number} v{annotation.version}",
+    }
+
+
+def _annotation_binding(
+    annotation: AnnotationClaims, claims: QRClaims | None, report: Report
+) -> None:
+    ours = (annotation.kind, annotation.number, annotation.version)
+    if claims is None:
+        report.add(
+            "annotation",
+            "annotation.certificate",
+            Outcome.CANNOT,
+            f"the 加注 is for certificate {annotation.number} v{annotation.version}, but no "
+            "certificate QR was read to compare it with",
+        )
+    elif ours != (claims.kind, claims.number, claims.version):
+        report.add(
+            "annotation",
+            "annotation.certificate",
+            Outcome.FAIL,
+            f"the 加注 belongs to certificate {annotation.number} v{annotation.version}, this "
+            f"copy shows {claims.number} v{claims.version}: it was moved from another copy",
+        )
+    else:
+        report.add(
+            "annotation",
+            "annotation.certificate",
+            Outcome.PASS,
+            f"the 加注 is for this certificate ({claims.number} v{claims.version})",
+        )
+    rules = AnnotationRules.of(load_kind(annotation.kind))
+    days = (annotation.valid_to - annotation.valid_from).days + 1
+    if rules is None or days > rules.max_days or annotation.scenario not in rules.scenarios:
+        allowed = f"{'、'.join(rules.scenarios)}, ≤ {rules.max_days} days" if rules else "none"
+        report.add(
+            "annotation",
+            "annotation.rules",
+            Outcome.FAIL,
+            f"the 加注 ({annotation.scenario}, {days} days) breaks the kind's rules ({allowed})",
+        )
+
+
+def _annotation_window(annotation: AnnotationClaims, at: datetime, report: Report) -> None:
+    day = at.date()
+    span = f"{annotation.valid_from.isoformat()} – {annotation.valid_to.isoformat()}"
+    if day < annotation.valid_from:
+        outcome, detail = Outcome.FAIL, f"the 加注 is not yet valid: {span}"
+    elif day > annotation.valid_to:
+        outcome, detail = (
+            Outcome.FAIL,
+            f"the 加注 expired on {annotation.valid_to.isoformat()} ({span}); the holder "
+            "must annotate the certificate again",
+        )
+    else:
+        outcome, detail = Outcome.PASS, f"the 加注 is valid on {day.isoformat()} ({span})"
+    report.add(
+        "validity",
+        "annotation_window",
+        outcome,
+        f"{detail} — {annotation.scenario}, 加注 {annotation.annotation}",
+    )
 
 
 def _first(metadata: dict[str, str], keys: tuple[str, ...]) -> str | None:
@@ -173,11 +297,12 @@ def _born_digital_is_sealed(kind: str, text: str, report: Report) -> None:
         )
 
 
-def _signers_agree(report: Report, qr_body: str | None) -> None:
-    """Trusted file signatures and the QR must come from one issuing body (compared by the
-    organisation, O, of their certificates)."""
+def _signers_agree(report: Report, *qr_bodies: str | None) -> None:
+    """Trusted file signatures and the QR codes (the certificate's, an annotation's) must
+    come from one issuing body (compared by the organisation, O, of their certificates)."""
     bodies = {s.organization for s in report.signatures if s.trusted and s.organization}
-    everyone = bodies | {qr_body} if qr_body else bodies
+    everyone = bodies | {b for b in qr_bodies if b}
+    qr_body = next((b for b in qr_bodies if b), None)
     if len(everyone) > 1:
         report.add(
             "consistency",
@@ -298,6 +423,7 @@ def _verify(
         )
     metadata: dict[str, str] = {}
     text = ""
+    annotation_texts: list[str] = []
     if kind == "image":
         report.format = "image"
         try:
@@ -316,6 +442,7 @@ def _verify(
     elif kind == "ofd":
         ofd = check_ofd(data, report, trust)
         scan, metadata, text = ofd.qr, ofd.metadata, ofd.text
+        annotation_texts = list(ofd.annotations)
     else:
         pdf = check_pdf(data, report, trust)
         scan, metadata, text = pdf.qr, pdf.metadata, pdf.text
@@ -326,7 +453,15 @@ def _verify(
     if claims is not None and kind != "image":
         _consistency(claims, metadata, text, report)
         _born_digital_is_sealed(kind, text, report)
-    _signers_agree(report, organization(signed_qr[1].certificate) if signed_qr else None)
+    annotation_texts += _annotation_texts(scan)
+    annotation_signer = (
+        _annotation_step(annotation_texts, claims, trust, at, report) if annotation_texts else None
+    )
+    _signers_agree(
+        report,
+        organization(signed_qr[1].certificate) if signed_qr else None,
+        organization(annotation_signer.certificate) if annotation_signer else None,
+    )
     if claims is not None and kind == "image":
         report.add(
             "consistency",
@@ -335,7 +470,7 @@ def _verify(
             "compare the signed data below with what is printed",
         )
     _validity(claims, metadata, at, report)
-    if claims is not None and signed_qr is not None:
+    if claims is not None and signed_qr is not None and not annotation_texts:
         _annotation_needed(claims, signed_qr[1].issuer_code, report)
     if report.verdict is not Verdict.NOT_AUTHENTIC:
         status.check(

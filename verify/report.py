@@ -5,9 +5,11 @@ Steps (the order a person reads them in):
   2. ``qr``          — a QR code is found and decoded; its signature and key are trusted
   3. ``signature``   — file signatures: digests, signature values, signer chains, changes
   4. ``consistency`` — the QR's claims agree with the file's metadata and printed text
-  5. ``validity``    — the certificate is in force at the given time (its signed dates)
-  6. ``status``      — what its issuer says now: the registry, or a signed status list
-(``annotation`` checks will join when those exist.)
+  5. ``annotation``  — an annotated copy's 加注: its signed claims, and that they are this
+                       certificate's
+  6. ``validity``    — the certificate is in force at the given time (its signed dates), and
+                       an annotation's window is open
+  7. ``status``      — what its issuer says now: the registry, or a signed status list
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 __all__ = ["STEPS", "Check", "Outcome", "Report", "SignatureInfo", "Verdict"]
 
-STEPS = ("format", "qr", "signature", "consistency", "validity", "status")
+STEPS = ("format", "qr", "signature", "consistency", "annotation", "validity", "status")
 #: Steps that say whether a certificate is in force, not whether it is authentic.
 _VALIDITY_STEPS = ("validity", "status")
 
@@ -82,6 +84,7 @@ class Report:
     decoder: str | None = None
     unreadable: str | None = None
     registry_status: dict[str, Any] | None = None
+    annotation: dict[str, Any] | None = None  # an annotated copy's signed 加注 claims
 
     def add(
         self, step: str, name: str, outcome: Outcome, detail: str, evidence: bool = False
@@ -165,6 +168,7 @@ class Report:
             "signatures": [asdict(s) for s in self.signatures],
             "unreadable": self.unreadable,
             "registry_status": self.registry_status,
+            "annotation": self.annotation,
         }
 
     def to_text(self) -> str:
@@ -190,4 +194,7 @@ class Report:
         if self.certificate:
             lines.append("  signed data (compare with what is printed)")
             lines += [f"    {k}: {v}" for k, v in self.certificate.items()]
+        if self.annotation:
+            lines.append("  signed 加注 (annotation)")
+            lines += [f"    {k}: {v}" for k, v in self.annotation.items()]
         return "\n".join(lines)

@@ -1,18 +1,27 @@
-"""Annotating a certificate: the rules checked, the annotation recorded and audited."""
+"""Annotating a certificate: the rules checked, the annotation recorded and audited, and
+its annotated copy (OFD and PDF, :mod:`.copies`) written in the same all-or-nothing unit as
+the registry row (lifecycle's protocol: staged files, one transaction, rename)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
 from ..clock import BEIJING
+from ..errors import RecordError
 from ..kinds import load_kind
 from ..registry import NotFoundError, RefusedError, Registry, Status, audit
+from ..registry.lifecycle import StagedFiles
 from ..registry.lookup import current_version
 from ..registry.models import AnnotationRow, CertificateRow, Holder
 from ..registry.status import answer
+from ..signing.sealer import Sealer
+from ..validation import Certificate, validate_record
+from .copies import annotated_copy
 from .rules import AnnotationRules
 
 __all__ = ["Annotation", "annotate"]
@@ -31,6 +40,28 @@ class Annotation:
     valid_from: date
     valid_to: date
     shortened: bool = False  # the window was cut at the certificate's own validity end
+    ofd: Path | None = None  # the annotated copy's files, when written
+    pdf: Path | None = None
+
+
+def _registered_file(path: str | None, sha256: str | None, number: str) -> bytes:
+    """A certificate's registered file, refused when missing or changed on disk."""
+    if path is None or sha256 is None:
+        raise RefusedError(f"{number}: the registry holds no file of this certificate")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise RefusedError(f"{number}: cannot read its registered file {path}: {exc}") from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise RefusedError(f"{number}: its registered file {path} changed since it was issued")
+    return data
+
+
+def _certificate(registry: Registry, row: CertificateRow, at: datetime) -> Certificate:
+    if row.record is None:
+        raise RefusedError(f"{row.number}: the registry holds no record of this certificate")
+    record = registry.key.open(row.record, row.identifier)
+    return validate_record(load_kind(row.kind), record, at, None, row.number)
 
 
 def annotate(
@@ -41,15 +72,45 @@ def annotate(
     scenario: str,
     days: int,
     at: datetime,
+    sealer: Sealer | None = None,
+    out_dir: Path | None = None,
 ) -> Annotation:
-    """Annotate the current version of certificate ``number`` for ``holder``.
+    """Annotate the current version of certificate ``number`` for ``holder``; with the
+    issuer's ``sealer`` and an ``out_dir``, also write the annotated copy there (named
+    ``NUMBER-ANNOTATION.ofd`` and ``.pdf``), recorded with the annotation.
 
     Raises:
         NotFoundError: the holder has no certificate of that number.
         RefusedError: the kind has no 加注 or needs none, the scenario or days are not
             allowed, the certificate is not valid, or the recent-days limit is reached
-            (with the first day a new annotation is possible).
+            (with the first day a new annotation is possible), or a registered file
+            changed on disk.
+        RecordError: the sealer is not the certificate's issuer's.
+        OutputError: a copy's file cannot be written.
     """
+    if (sealer is None) != (out_dir is None):
+        raise ValueError("an annotated copy needs both the sealer and the output folder")
+    files = StagedFiles()
+    try:
+        result = _annotate(registry, holder, number, scenario, days, at, sealer, out_dir, files)
+    except BaseException:
+        files.discard()
+        raise
+    files.settle(registry)
+    return result
+
+
+def _annotate(
+    registry: Registry,
+    holder: Holder,
+    number: str,
+    scenario: str,
+    days: int,
+    at: datetime,
+    sealer: Sealer | None,
+    out_dir: Path | None,
+    files: StagedFiles,
+) -> Annotation:
     day = at.astimezone(BEIJING).date()
     with registry.writing() as session:
         row = current_version(session, number)
@@ -102,7 +163,30 @@ def annotate(
         )
         session.add(record)
         session.flush()
+        # The band's glyphs are reserved for these characters (docgen.layout BAND_ALPHABETS).
         record.number = f"JZ{day:%Y%m%d}{record.id:08d}"
+        ofd_path = pdf_path = None
+        if sealer is not None and out_dir is not None:
+            cert = _certificate(registry, row, at)
+            refused = sealer.problems(cert)
+            if refused:
+                raise RecordError(refused)
+            copy = annotated_copy(
+                cert,
+                _registered_file(row.ofd_path, row.ofd_sha256, number),
+                _registered_file(row.pdf_path, row.pdf_sha256, number),
+                annotation=record.number,
+                scenario=scenario,
+                valid_from=day,
+                valid_to=valid_to,
+                sealer=sealer,
+                when=at,
+            )
+            ofd_path = out_dir / f"{row.number}-{record.number}.ofd"
+            pdf_path = out_dir / f"{row.number}-{record.number}.pdf"
+            record.ofd_path, record.pdf_path = str(ofd_path.resolve()), str(pdf_path.resolve())
+            record.ofd_sha256 = files.add(session, ofd_path, copy.ofd, overwrite=False)
+            record.pdf_sha256 = files.add(session, pdf_path, copy.pdf, overwrite=False)
         audit.append(
             session,
             at=at,
@@ -113,6 +197,11 @@ def annotate(
             detail={
                 "annotation": record.number,
                 "window": [day.isoformat(), valid_to.isoformat()],
+                **(
+                    {"files": {"ofd": record.ofd_sha256, "pdf": record.pdf_sha256}}
+                    if ofd_path is not None
+                    else {}
+                ),
             },
         )
         return Annotation(
@@ -124,4 +213,6 @@ def annotate(
             valid_from=day,
             valid_to=valid_to,
             shortened=shortened,
+            ofd=ofd_path,
+            pdf=pdf_path,
         )

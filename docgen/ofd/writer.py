@@ -16,11 +16,26 @@ from lxml import etree
 
 from .. import __version__
 from ..fonts import Face
-from ..layout import Box, DocumentLayout, ImageItem, PageLayout, PathItem, TextItem
+from ..layout import (
+    AnnotationSlot,
+    Box,
+    DocumentLayout,
+    ImageItem,
+    Item,
+    PageLayout,
+    PathItem,
+    RectsItem,
+    TextItem,
+)
 from .package import DOC_ROOT, ROOT_FILE, ofd, serialize, write_package
 
-__all__ = ["DOC_ROOT", "build_parts", "write_ofd"]
+__all__ = ["ANNOTATIONS_LOC", "ANNOTATION_IDS", "DOC_ROOT", "Drawer", "build_parts", "write_ofd"]
 
+#: Where Document.xml points for annotations (relative to Doc_0/), from the first seal on.
+ANNOTATIONS_LOC = "Annots/Annotations.xml"
+#: Object IDs kept free (below MaxUnitID) for an annotated copy's 加注 band: Document.xml is
+#: sealed before the band exists, and MaxUnitID must stay the largest ID.
+ANNOTATION_IDS = 64
 _RES_DIR = "Res"
 _DOCID_NAMESPACE = uuid.UUID("6f1b7c2e-7d0e-4c58-9a55-1d2b3c4d5e6f")
 
@@ -43,12 +58,119 @@ def _color(rgb: tuple[int, int, int]) -> dict[str, str]:
 
 
 class _Ids:
-    def __init__(self) -> None:
-        self.last = 0
+    def __init__(self, last: int = 0, limit: int | None = None) -> None:
+        self.last = last
+        self.limit = limit
 
     def next(self) -> str:
         self.last += 1
+        if self.limit is not None and self.last > self.limit:
+            raise ValueError(f"more than the {self.limit} object IDs reserved")
         return str(self.last)
+
+
+class Drawer:
+    """Writes layout items as OFD page objects (Content.xml layers, annotation appearances).
+
+    ``font_ids`` maps a face key to its Font ID, ``image_ids`` an image's SHA-256 to its
+    MultiMedia ID; object IDs are taken after ``last_id`` (and never beyond ``limit``).
+    """
+
+    def __init__(
+        self,
+        font_ids: dict[str, str],
+        image_ids: dict[str, str],
+        last_id: int = 0,
+        limit: int | None = None,
+    ) -> None:
+        self.font_ids = font_ids
+        self.image_ids = image_ids
+        self.ids = _Ids(last_id, limit)
+
+    def draw(self, parent: etree._Element, items: Iterable[Item]) -> None:
+        """Append the objects of ``items`` to ``parent`` (a Layer or an Appearance)."""
+        for item in items:
+            if isinstance(item, PathItem):
+                self.path(parent, item)
+            elif isinstance(item, RectsItem):
+                self.rects(parent, item)
+            elif isinstance(item, ImageItem):
+                digest = hashlib.sha256(item.data).hexdigest()
+                ofd(
+                    "ImageObject",
+                    {
+                        "ID": self.ids.next(),
+                        "Name": item.id,
+                        "Boundary": _box(item.box),
+                        "CTM": _nums((item.box.w, 0, 0, item.box.h, 0, 0)),
+                        "ResourceID": self.image_ids[digest],
+                    },
+                    parent=parent,
+                )
+            elif isinstance(item, TextItem):
+                self.text(parent, item)
+
+    def path(self, layer: etree._Element, item: PathItem) -> None:
+        box = item.box
+        element = ofd(
+            "PathObject",
+            {
+                "ID": self.ids.next(),
+                "Name": item.id,
+                "Boundary": _box(box),
+                "LineWidth": _num(item.stroke),
+            },
+            parent=layer,
+        )
+        ofd("StrokeColor", _color(item.color), parent=element)
+        (x0, y0), *rest = item.points
+        data = [f"M {_nums((x0 - box.x, y0 - box.y))}"]
+        data += [f"L {_nums((x - box.x, y - box.y))}" for x, y in rest]
+        if item.closed:
+            data.append("C")
+        ofd("AbbreviatedData", text=" ".join(data), parent=element)
+
+    def rects(self, layer: etree._Element, item: RectsItem) -> None:
+        box = item.box
+        element = ofd(
+            "PathObject",
+            {
+                "ID": self.ids.next(),
+                "Name": item.id,
+                "Boundary": _box(box),
+                "Stroke": "false",
+                "Fill": "true",
+            },
+            parent=layer,
+        )
+        ofd("FillColor", _color(item.color), parent=element)
+        data = []
+        for x, y, w, h in item.rects:
+            x, y = x - box.x, y - box.y
+            data.append(
+                f"M {_nums((x, y))} L {_nums((x + w, y))} L {_nums((x + w, y + h))} "
+                f"L {_nums((x, y + h))} C"
+            )
+        ofd("AbbreviatedData", text=" ".join(data), parent=element)
+
+    def text(self, layer: etree._Element, item: TextItem) -> None:
+        for run in item.runs:
+            element = ofd(
+                "TextObject",
+                {
+                    "ID": self.ids.next(),
+                    "Name": item.id,
+                    "Boundary": _box(item.box),
+                    "Font": self.font_ids[run.face.key],
+                    "Size": _num(run.size),
+                },
+                parent=layer,
+            )
+            ofd("FillColor", _color(item.color), parent=element)
+            attrib = {"X": _num(run.x - item.box.x), "Y": _num(run.baseline - item.box.y)}
+            if len(run.text) > 1:
+                attrib["DeltaX"] = _nums(run.advances[:-1])
+            ofd("TextCode", attrib, text=run.text, parent=element)
 
 
 class _Writer:
@@ -107,64 +229,10 @@ class _Writer:
         ofd("PhysicalBox", text=_nums((0, 0, page.width, page.height)), parent=area)
         content = ofd("Content", parent=root)
         layer = ofd("Layer", {"ID": self.ids.next(), "Type": "Body"}, parent=content)
-        for item in page.items:
-            if isinstance(item, PathItem):
-                self.path(layer, item)
-            elif isinstance(item, ImageItem):
-                digest = hashlib.sha256(item.data).hexdigest()
-                ofd(
-                    "ImageObject",
-                    {
-                        "ID": self.ids.next(),
-                        "Name": item.id,
-                        "Boundary": _box(item.box),
-                        "CTM": _nums((item.box.w, 0, 0, item.box.h, 0, 0)),
-                        "ResourceID": self.image_ids[digest],
-                    },
-                    parent=layer,
-                )
-            elif isinstance(item, TextItem):
-                self.text(layer, item)
+        drawer = Drawer(self.font_ids, self.image_ids, self.ids.last)
+        drawer.draw(layer, page.items)
+        self.ids.last = drawer.ids.last
         return root
-
-    def path(self, layer: etree._Element, item: PathItem) -> None:
-        box = item.box
-        element = ofd(
-            "PathObject",
-            {
-                "ID": self.ids.next(),
-                "Name": item.id,
-                "Boundary": _box(box),
-                "LineWidth": _num(item.stroke),
-            },
-            parent=layer,
-        )
-        ofd("StrokeColor", _color(item.color), parent=element)
-        (x0, y0), *rest = item.points
-        data = [f"M {_nums((x0 - box.x, y0 - box.y))}"]
-        data += [f"L {_nums((x - box.x, y - box.y))}" for x, y in rest]
-        if item.closed:
-            data.append("C")
-        ofd("AbbreviatedData", text=" ".join(data), parent=element)
-
-    def text(self, layer: etree._Element, item: TextItem) -> None:
-        for run in item.runs:
-            element = ofd(
-                "TextObject",
-                {
-                    "ID": self.ids.next(),
-                    "Name": item.id,
-                    "Boundary": _box(item.box),
-                    "Font": self.font_ids[run.face.key],
-                    "Size": _num(run.size),
-                },
-                parent=layer,
-            )
-            ofd("FillColor", _color(item.color), parent=element)
-            attrib = {"X": _num(run.x - item.box.x), "Y": _num(run.baseline - item.box.y)}
-            if len(run.text) > 1:
-                attrib["DeltaX"] = _nums(run.advances[:-1])
-            ofd("TextCode", attrib, text=run.text, parent=element)
 
     def build(self) -> dict[str, bytes]:
         public_res = self.fonts()
@@ -189,7 +257,11 @@ class _Writer:
         first = self.layout.pages[0]
         root = ofd("Document")
         common = ofd("CommonData", parent=root)
-        ofd("MaxUnitID", text=str(self.ids.last), parent=common)
+        annotated = any(
+            isinstance(item, AnnotationSlot) for page in self.layout.pages for item in page.items
+        )
+        reserved = ANNOTATION_IDS if annotated else 0
+        ofd("MaxUnitID", text=str(self.ids.last + reserved), parent=common)
         area = ofd("PageArea", parent=common)
         ofd("PhysicalBox", text=_nums((0, 0, first.width, first.height)), parent=area)
         ofd("PublicRes", text="PublicRes.xml", parent=common)
@@ -197,6 +269,8 @@ class _Writer:
         pages_el = ofd("Pages", parent=root)
         for page_id, loc in pages:
             ofd("Page", {"ID": page_id, "BaseLoc": loc}, parent=pages_el)
+        if annotated:  # the file comes with an annotated copy, covered by its own signature
+            ofd("Annotations", text=ANNOTATIONS_LOC, parent=root)
         return root
 
     def ofd_root(self) -> etree._Element:

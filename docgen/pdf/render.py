@@ -19,7 +19,16 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .. import __version__
 from ..fonts import font_stack
-from ..layout import DocumentLayout, GlyphRun, ImageItem, PageLayout, PathItem, SlotItem, TextItem
+from ..layout import (
+    DocumentLayout,
+    GlyphRun,
+    ImageItem,
+    PageLayout,
+    PathItem,
+    RectsItem,
+    SlotItem,
+    TextItem,
+)
 from ..metadata import METADATA_PREFIX
 from . import _tounicode
 
@@ -143,6 +152,12 @@ def _draw_page(canvas: Canvas, page: PageLayout, seal_png: bytes | None, stamped
             if item.closed:
                 path.close()
             canvas.drawPath(path, stroke=1, fill=0)
+        elif isinstance(item, RectsItem):
+            canvas.setFillColorRGB(*_rgb(item.color))
+            path = canvas.beginPath()
+            for x, y, w, h in item.rects:
+                path.rect(x * mm, (page.height - y - h) * mm, w * mm, h * mm)
+            canvas.drawPath(path, stroke=0, fill=1)
         elif isinstance(item, ImageItem):
             box = item.box
             canvas.drawImage(

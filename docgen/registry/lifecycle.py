@@ -42,6 +42,7 @@ from .status import State, Status, answer, set_state
 from .store import Registry, settle
 
 __all__ = [
+    "StagedFiles",
     "Written",
     "correct",
     "extend",
@@ -94,7 +95,7 @@ def _stage(target: Path, data: bytes) -> Path:
     return Path(name)
 
 
-class _Files:
+class StagedFiles:
     """Staged files of one transaction: renamed after the commit, removed on failure."""
 
     def __init__(self) -> None:
@@ -148,7 +149,7 @@ def _date(values: Mapping[str, Any], name: str) -> date | None:
 def _add_version(
     registry: Registry,
     session: Session,
-    files: _Files,
+    files: StagedFiles,
     cert: Certificate,
     sealer: Sealer,
     out_dir: Path,
@@ -234,7 +235,7 @@ def issue(
     """
     numbers = [c.number for c in certificates]
     refuse_repeated_numbers(numbers)
-    files = _Files()
+    files = StagedFiles()
     written = []
     try:
         with registry.writing() as session:
@@ -316,7 +317,7 @@ def _new_version(
 ) -> Written:
     """The shared path of correct, reissue, review and extend: a new sealed version that
     supersedes the current one."""
-    files = _Files()
+    files = StagedFiles()
     try:
         with registry.writing() as session:
             old = _current(session, number, at, verb)

@@ -200,5 +200,10 @@ class AnnotationRow(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The annotated copy's files (OFD and PDF), when it was written.
+    ofd_path: Mapped[str | None] = mapped_column(Text)
+    ofd_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_path: Mapped[str | None] = mapped_column(Text)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     certificate: Mapped[CertificateRow] = relationship()

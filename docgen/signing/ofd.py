@@ -7,7 +7,10 @@
   (ECDSA-SHA256, signer certificate embedded) over the raw ``Signature.xml``; digests SHA-256.
 
 Every file present before ``Signature.xml`` is written is referenced, OFD.xml (already
-pointing at Signatures.xml), Signatures.xml and Seal.esl included.
+pointing at Signatures.xml) and Seal.esl included — except ``Signatures.xml``, the list of
+signatures, which a later signature extends (ofdrw's "continue signing" mode): the 加注 of an
+annotated copy (:mod:`docgen.annotation`) is added and signed after the issuer's seal. A
+verifier accepts an entry no valid signature covers only when it is a signature part.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
+from lxml import etree
 
 from ..clock import BEIJING
 from ..gm import OID_SM3, OID_SM3_WITH_SM2, sm3
 from ..layout import DocumentLayout
-from ..ofd.package import write_package
+from ..ofd.package import OFD_NS, write_package
 from ..ofd.signatures import (
     OID_SHA256,
     SIGNATURES_FILE,
@@ -40,7 +44,7 @@ from .keystore import Signer
 from .pdf import seal_slots
 from .sm2 import SM2PrivateKey
 
-__all__ = ["OID_ECDSA_SHA256", "seal_ofd"]
+__all__ = ["OID_ECDSA_SHA256", "add_signature", "seal_ofd"]
 
 OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2"
 
@@ -87,30 +91,44 @@ def _cms_signature(signature_file: bytes, signer: Signer, key: ec.EllipticCurveP
     )
 
 
-def seal_ofd(layout: DocumentLayout, signer: Signer, seal: bytes | None, when: datetime) -> bytes:
-    """The OFD of ``layout`` sealed (``sm2`` signer, needs the SESeal) or signed (``ecdsa``).
-
-    ``when`` is the signing time written into the signature.
+def add_signature(
+    parts: dict[str, bytes],
+    signer: Signer,
+    seal: bytes | None,
+    when: datetime,
+    stamps: list[StampAnnot],
+    *,
+    final: bool,
+) -> None:
+    """Add a signature to the package ``parts`` (changed in place): the next ``Sign_N``
+    folder, listed in Signatures.xml, referencing every file present — Signatures.xml too
+    when ``final`` (no signature may follow), else not (a later one may be listed).
 
     Raises:
         ValueError: the sm2 profile without a seal, or a signer key of the wrong kind.
     """
-    folder = sign_dir(0)
-    signature_loc = f"/{folder}/Signature.xml"
-    parts = build_parts(layout, signatures=f"/{SIGNATURES_FILE}")
     is_seal = isinstance(signer.key, SM2PrivateKey)
     if is_seal and seal is None:
         raise ValueError("an SM2 seal signature needs the SESeal")
-    parts[SIGNATURES_FILE] = signatures_xml([("s1", "Seal" if is_seal else "Sign", signature_loc)])
+    entries = []
+    if SIGNATURES_FILE in parts:
+        listed = etree.fromstring(parts[SIGNATURES_FILE])
+        entries = [
+            (e.get("ID", ""), e.get("Type", "Seal"), e.get("BaseLoc", ""))
+            for e in listed.iterfind(f"{{{OFD_NS}}}Signature")
+        ]
+    folder = sign_dir(len(entries))
+    signature_loc = f"/{folder}/Signature.xml"
+    entries.append((f"s{len(entries) + 1}", "Seal" if is_seal else "Sign", signature_loc))
+    parts[SIGNATURES_FILE] = signatures_xml(entries)
     if is_seal:
         assert seal is not None
         parts[f"{folder}/Seal.esl"] = seal
     check_method = OID_SM3 if is_seal else OID_SHA256
-    references = [Reference(f"/{path}", digest(check_method, data)) for path, data in parts.items()]
-    pages = page_ids(parts)
-    stamps = [
-        StampAnnot(f"sa{n + 1}", pages[page], (slot.box.x, slot.box.y, slot.box.w, slot.box.h))
-        for n, (page, slot) in enumerate(seal_slots(layout))
+    references = [
+        Reference(f"/{path}", digest(check_method, data))
+        for path, data in parts.items()
+        if final or path != SIGNATURES_FILE
     ]
     signature_file = signature_xml(
         method=OID_SM3_WITH_SM2 if is_seal else OID_ECDSA_SHA256,
@@ -130,4 +148,22 @@ def seal_ofd(layout: DocumentLayout, signer: Signer, seal: bytes | None, when: d
     else:  # pragma: no cover - Signer only holds these two
         raise ValueError("unsupported signer key")
     parts[f"{folder}/SignedValue.dat"] = value
+
+
+def seal_ofd(layout: DocumentLayout, signer: Signer, seal: bytes | None, when: datetime) -> bytes:
+    """The OFD of ``layout`` sealed (``sm2`` signer, needs the SESeal) or signed (``ecdsa``).
+
+    ``when`` is the signing time written into the signature. Signatures.xml is left out of
+    the references, so that an annotated copy can add its own signature.
+
+    Raises:
+        ValueError: the sm2 profile without a seal, or a signer key of the wrong kind.
+    """
+    parts = build_parts(layout, signatures=f"/{SIGNATURES_FILE}")
+    pages = page_ids(parts)
+    stamps = [
+        StampAnnot(f"sa{n + 1}", pages[page], (slot.box.x, slot.box.y, slot.box.w, slot.box.h))
+        for n, (page, slot) in enumerate(seal_slots(layout))
+    ]
+    add_signature(parts, signer, seal, when, stamps, final=False)
     return write_package(parts, layout.certificate.issued_at)

@@ -23,7 +23,7 @@ from ..errors import SigningError
 from ..layout import DocumentLayout, SlotItem
 from .keystore import Signer
 
-__all__ = ["SIGNATURE_FIELD", "seal_slots", "sign_pdf"]
+__all__ = ["SIGNATURE_FIELD", "cms_signer", "seal_slots", "sign_pdf"]
 
 #: Name of the signature field our PDFs carry.
 SIGNATURE_FIELD = "Seal"
@@ -44,7 +44,8 @@ def seal_slots(layout: DocumentLayout) -> list[tuple[int, SlotItem]]:
     ]
 
 
-def _cms_signer(signer: Signer) -> signers.SimpleSigner:
+def cms_signer(signer: Signer) -> signers.SimpleSigner:
+    """pyHanko's signer for an ECDSA ``signer``, its root in the certificate store."""
     pkcs8 = signer.ecdsa_pkcs8(serialization.Encoding.DER)
     return signers.SimpleSigner(
         signing_cert=a509.Certificate.load(signer.certificate),
@@ -95,7 +96,7 @@ def sign_pdf(
     )
     pdf_signer = signers.PdfSigner(
         meta,
-        _cms_signer(signer),
+        cms_signer(signer),
         timestamper=timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None,
         stamp_style=style,
         new_field_spec=fields.SigFieldSpec(SIGNATURE_FIELD, on_page=page_index, box=rect),

@@ -44,6 +44,10 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.Date, nullable=False),
         sa.Column("valid_to", sa.Date, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("ofd_path", sa.Text),
+        sa.Column("ofd_sha256", sa.String(64)),
+        sa.Column("pdf_path", sa.Text),
+        sa.Column("pdf_sha256", sa.String(64)),
     )
 
 
