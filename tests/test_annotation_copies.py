@@ -28,6 +28,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyzbar import pyzbar
+from sqlalchemy import text
 
 from docgen.annotation import Annotation, annotate, register, sign_in
 from docgen.clock import parse_at
@@ -53,7 +54,8 @@ KIND = "safety-engineer"
 SECRET = "correct horse battery"
 APPLIED = parse_at("2026-11-25T09:30:00")
 INSIDE = parse_at("2026-12-10T12:00:00")
-AFTER = parse_at("2026-12-25T12:00:00")
+LAST_DAY = parse_at("2026-12-24T23:00:00")  # the window is 2026-11-25 – 2026-12-24
+AFTER = parse_at("2026-12-25T00:30:00")
 ANNOTS = ("Doc_0/Annots/Annotations.xml", "Doc_0/Annots/Page_0/Annotation.xml")
 
 
@@ -131,6 +133,8 @@ def test_a_copy_is_authentic_and_valid_only_inside_its_window(copies: Copies, su
         "certificate": f"{copies.a.certificate_number} v1",
     }
     assert not any(c.name == "annotation" for c in inside.checks)  # no "needs 加注" note
+    last = verify_path(path, copies.trust, LAST_DAY)
+    assert last.verdict is Verdict.AUTHENTIC and last.valid is True and last.exit_code == 0
     after = verify_path(path, copies.trust, AFTER)
     assert after.verdict is Verdict.AUTHENTIC and after.valid is False
     assert "expired on 2026-12-24" in _failed(after)["annotation_window"]
@@ -271,11 +275,7 @@ def test_pdfsig_shows_two_valid_signatures(copies: Copies, tmp_path: Path) -> No
 def test_a_revoked_certificate_cannot_be_annotated_and_its_copies_are_not_valid(
     copies: Copies, tmp_path: Path
 ) -> None:
-    db = tmp_path / "registry.db"
-    db.write_bytes(Path(copies.url.removeprefix("sqlite:///")).read_bytes())
-    key = Path(copies.url.removeprefix("sqlite:///") + ".key")
-    Path(f"{db}.key").write_bytes(key.read_bytes())
-    url = f"sqlite:///{db}"
+    url = _copy_registry(copies, tmp_path)
     number = copies.a.certificate_number
     with Registry.open(url) as registry:
         lifecycle.revoke(registry, number, reason="吊销", operator="o", at=INSIDE)
@@ -289,6 +289,43 @@ def test_a_revoked_certificate_cannot_be_annotated_and_its_copies_are_not_valid(
             )
             assert report.verdict is Verdict.AUTHENTIC and report.valid is False
             assert "revoked" in _failed(report)["registry"]
+
+
+def _copy_registry(copies: Copies, folder: Path) -> str:
+    source = Path(copies.url.removeprefix("sqlite:///"))
+    db = folder / "registry.db"
+    db.write_bytes(source.read_bytes())
+    Path(f"{db}.key").write_bytes(Path(f"{source}.key").read_bytes())
+    return f"sqlite:///{db}"
+
+
+@pytest.mark.parametrize("suffix", ["ofd", "pdf"])
+def test_with_a_registry_the_annotation_must_be_recorded(
+    copies: Copies, tmp_path: Path, suffix: str
+) -> None:
+    path = copies.a.ofd if suffix == "ofd" else copies.a.pdf
+    assert path is not None
+    url = _copy_registry(copies, tmp_path)
+    with Registry.open(url) as registry:
+        report = verify_bytes(
+            path.read_bytes(), path.name, copies.trust, INSIDE, StatusSources(registry)
+        )
+        assert report.verdict is Verdict.AUTHENTIC and report.valid is True, report.to_text()
+        assert _check(report, "registry_annotation").outcome is Outcome.PASS
+        assert "annotated copy" in _check(report, "registry_file").detail
+        with registry.writing() as session:
+            session.execute(text("UPDATE annotations SET valid_to = '2026-12-01'"))
+        changed = verify_bytes(
+            path.read_bytes(), path.name, copies.trust, INSIDE, StatusSources(registry)
+        )
+        assert "not as shown" in _failed(changed)["registry_annotation"]
+        assert changed.valid is False
+        with registry.writing() as session:
+            session.execute(text("DELETE FROM annotations"))
+        gone = verify_bytes(
+            path.read_bytes(), path.name, copies.trust, INSIDE, StatusSources(registry)
+        )
+        assert copies.a.number in _failed(gone)["registry_annotation"]
 
 
 def test_annotate_cli_writes_a_copy_that_verifies(

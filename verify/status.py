@@ -21,7 +21,10 @@ from .report import Outcome, Report
 from .trust import TrustedSigner, TrustList
 
 if TYPE_CHECKING:  # the registry (SQLAlchemy) is imported only when one is asked
+    from sqlalchemy.orm import Session
+
     from docgen.registry import Registry
+    from docgen.registry.models import CertificateRow
 
 __all__ = ["StatusSources"]
 
@@ -92,6 +95,9 @@ def _registry(
                 return
             status = answer(row, at)
             digests = {row.ofd_sha256, row.pdf_sha256} - {None}
+            recorded = _recorded_annotation(session, report, row)
+            if recorded is not None:
+                digests |= recorded
     except (RegistryError, OSError) as exc:
         report.add("status", "registry", Outcome.CANNOT, f"the registry did not answer: {exc}")
         return
@@ -100,8 +106,53 @@ def _registry(
     report.registry_status = status.to_dict()
     if hashlib.sha256(data).hexdigest() in digests:
         report.add(
-            "status", "registry_file", Outcome.PASS, "this file is byte for byte the registered one"
+            "status",
+            "registry_file",
+            Outcome.PASS,
+            "this file is byte for byte the registered one"
+            + (" (the recorded annotated copy)" if report.annotation else ""),
         )
+
+
+def _recorded_annotation(session: Session, report: Report, row: CertificateRow) -> set[str] | None:
+    """Whether the copy's signed 加注 is the one the registry recorded for this certificate
+    version (same scenario and window); returns the recorded copy's file digests."""
+    from sqlalchemy import select
+
+    from docgen.registry.models import AnnotationRow
+
+    shown = report.annotation
+    if shown is None:
+        return None
+    recorded = session.scalars(
+        select(AnnotationRow).where(AnnotationRow.number == shown["number"])
+    ).first()
+    if recorded is None or recorded.certificate_id != row.id:
+        report.add(
+            "status",
+            "registry_annotation",
+            Outcome.FAIL,
+            f"the registry has no 加注 {shown['number']} for {row.number} version {row.version}",
+        )
+        return set()
+    window = (recorded.valid_from.isoformat(), recorded.valid_to.isoformat())
+    if (recorded.scenario, *window) != (shown["scenario"], shown["valid_from"], shown["valid_to"]):
+        report.add(
+            "status",
+            "registry_annotation",
+            Outcome.FAIL,
+            f"the registry recorded 加注 {recorded.number} as {recorded.scenario}, "
+            f"{window[0]} – {window[1]}, not as shown",
+        )
+        return set()
+    report.add(
+        "status",
+        "registry_annotation",
+        Outcome.PASS,
+        f"加注 {recorded.number} is recorded for this certificate ({recorded.scenario}, "
+        f"{window[0]} – {window[1]})",
+    )
+    return {d for d in (recorded.ofd_sha256, recorded.pdf_sha256) if d is not None}
 
 
 def _status_list(
