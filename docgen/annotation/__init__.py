@@ -1,9 +1,9 @@
 """加注: holders annotate their certificates for a use scenario and a window.
 
 The one entry is :func:`annotate`: it checks the kind's rules (:mod:`.rules`, data in the
-kind file), that the certificate is the signed-in holder's (:mod:`.holders`) and valid, and
-records the annotation in the registry and its audit log. (The annotated copies, OFD and
-PDF with a second signature, come next.)
+kind file), that the certificate is the signed-in holder's (:mod:`.holders`) and valid,
+records the annotation in the registry and its audit log, and writes the annotated copy —
+OFD and PDF with a second signature over the 加注 band (:mod:`.copies`).
 
 The names are loaded on first use, so that the verifier can read :mod:`.rules` without
 the registry's database libraries.
