@@ -25,6 +25,7 @@ __all__ = [
     "at_option",
     "db_option",
     "fail",
+    "keys_option",
     "load_records",
     "main",
     "operator_option",
@@ -93,6 +94,20 @@ def db_option(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The ``--db URL`` option of every command that uses the registry."""
     return click.option("--db", "db", metavar="URL", default=None, help=help_text)
+
+
+def keys_option(
+    help_text: str = "Key store of the issuing body.",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--keys DIR`` option (parameter ``keys_dir``) of every command that signs."""
+    return click.option(
+        "--keys",
+        "keys_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("keys"),
+        show_default=True,
+        help=help_text,
+    )
 
 
 def _default_operator() -> str:

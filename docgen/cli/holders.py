@@ -16,7 +16,7 @@ from ..clock import now
 from ..errors import DocgenError, RecordError
 from ..registry import Registry
 from ..signing.keystore import PROFILES
-from .common import PASSPHRASE_HELP, at_option, db_option, fail, main
+from .common import PASSPHRASE_HELP, at_option, db_option, fail, keys_option, main
 from .issuing import open_sealer
 
 __all__ = ["annotate_command", "holder"]
@@ -91,14 +91,7 @@ def holder_certificates(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the annotated copy (OFD and PDF).",
 )
-@click.option(
-    "--keys",
-    "keys_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Key store of the certificate's issuing body, which signs the 加注.",
-)
+@keys_option("Key store of the certificate's issuing body, which signs the 加注.")
 @click.option("--profile", type=click.Choice(PROFILES), default="sm2", show_default=True)
 @click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP)
 @db_option()

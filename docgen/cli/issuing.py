@@ -24,6 +24,7 @@ from .common import (
     at_option,
     db_option,
     fail,
+    keys_option,
     load_records,
     main,
     operator_option,
@@ -164,14 +165,7 @@ def keys_rotate(folder: Path, at: datetime | None, passphrase_env: str | None) -
 )
 @at_option("Issue time (ISO 8601; naive = Beijing time). Default: now.")
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
-@click.option(
-    "--keys",
-    "keys_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Key store of the issuing body (docgen keys init).",
-)
+@keys_option("Key store of the issuing body (docgen keys init).")
 @click.option(
     "--profile",
     type=click.Choice(PROFILES),

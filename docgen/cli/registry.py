@@ -33,6 +33,7 @@ from .common import (
     at_option,
     db_option,
     fail,
+    keys_option,
     load_records,
     main,
     operator_option,
@@ -95,14 +96,7 @@ class _Change:
 
 
 _CHANGE_OPTIONS: list[Callable[[Any], Any]] = [
-    click.option(
-        "--keys",
-        "keys_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("keys"),
-        show_default=True,
-        help="Key store of the issuing body.",
-    ),
+    keys_option("Key store of the issuing body."),
     click.option("--profile", type=click.Choice(PROFILES), default="sm2", show_default=True),
     click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP),
     click.option(
@@ -314,14 +308,7 @@ def status_list() -> None:
 
 
 @status_list.command("export")
-@click.option(
-    "--keys",
-    "keys_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("keys"),
-    show_default=True,
-    help="Key store of the issuing body whose list this is (it signs the list).",
-)
+@keys_option("Key store of the issuing body whose list this is (it signs the list).")
 @click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option(
