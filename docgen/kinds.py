@@ -63,6 +63,7 @@ class NumberScheme:
     level_field: str | None = None
     level_digits: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    allocate: str = ""  # how a new number is made (docgen.registry.numbering)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class KindSpec:
     seal_title: str = "电子证照专用章"
     lifecycle: dict[str, dict[str, Any]] = field(default_factory=dict)
     annotation: dict[str, Any] = field(default_factory=dict)
+    eligibility: dict[str, Any] = field(default_factory=dict)
 
     @property
     def issuer_field(self) -> str:
@@ -145,6 +147,7 @@ def _parse(text: str, source: str) -> KindSpec:
         level_field=num.get("level_field"),
         level_digits=dict(num.get("level_digits", {})),
         note=num.get("note", ""),
+        allocate=num.get("allocate", ""),
     )
     pages = tuple(_require(data, "page", source))
     for i, page in enumerate(pages):
@@ -165,6 +168,7 @@ def _parse(text: str, source: str) -> KindSpec:
         seal_title=kind.get("seal_title", "电子证照专用章"),
         lifecycle={k: dict(v) for k, v in data.get("lifecycle", {}).items()},
         annotation=dict(data.get("annotation", {})),
+        eligibility=dict(data.get("eligibility", {})),
     )
 
 

@@ -46,16 +46,20 @@ def _read(value: str, base_dir: Path | None) -> bytes:
 
 
 def load_photo(value: object, base_dir: Path | None = None) -> Photo:
-    """Load and check a photo given as a file path (relative to ``base_dir``) or a data URI.
+    """Load and check a photo given as a file path (relative to ``base_dir``), a data URI, or
+    the file's bytes.
 
     Returns the photo re-encoded as a plain RGB JPEG, EXIF orientation applied.
 
     Raises:
         ValueError: not a string, unreadable, not a JPEG/PNG image, or too small.
     """
-    if not isinstance(value, str) or not value.strip():
+    if isinstance(value, bytes):
+        raw = value
+    elif not isinstance(value, str) or not value.strip():
         raise ValueError("must be a file path or a data:image/...;base64 URI")
-    raw = _read(value, base_dir)
+    else:
+        raw = _read(value, base_dir)
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             probe.verify()

@@ -251,10 +251,10 @@ class _Checker:
         parts: Mapping[str, float] = rule["weights"]
         if any(self.values.get(p) is None for p in parts):
             return
-        total = _one_decimal(sum(self.values[p] * w for p, w in parts.items()))
+        total = round_score(sum(self.values[p] * w for p, w in parts.items()))
         name = rule["field"]
         given = self.raw.get(name)
-        if given is not None and _one_decimal(float(given)) != total:
+        if given is not None and round_score(float(given)) != total:
             self.problem(name, f"{given} disagrees with the weighted parts (= {total})")
             return
         self.values[name] = total
@@ -356,7 +356,7 @@ class _Checker:
         return version
 
 
-def _one_decimal(value: float) -> float:
+def round_score(value: float) -> float:
     """Scores are kept to one decimal, rounded half up as examiners do (79.75 → 79.8)."""
     return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 

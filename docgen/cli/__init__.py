@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import holders, issuing, registry, verifying
+from . import batch, holders, issuing, registry, verifying
 from .common import main
 
-__all__ = ["holders", "issuing", "main", "registry", "verifying"]
+__all__ = ["batch", "holders", "issuing", "main", "registry", "verifying"]

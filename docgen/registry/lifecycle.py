@@ -43,14 +43,19 @@ from .store import Registry, settle
 
 __all__ = [
     "StagedFiles",
+    "VersionFacts",
     "Written",
     "correct",
     "extend",
+    "file_name",
     "issue",
+    "issuing_body",
     "record_of",
+    "record_version",
     "reissue",
     "review",
     "revoke",
+    "stage",
 ]
 
 
@@ -79,11 +84,12 @@ def record_of(cert: Certificate) -> dict[str, Any]:
     return record
 
 
-def _file_name(number: str, version: int, suffix: str) -> str:
+def file_name(number: str, version: int, suffix: str) -> str:
+    """A version's file name: ``<number>.ofd``, then ``<number>-v2.ofd`` and so on."""
     return f"{number}{suffix}" if version == 1 else f"{number}-v{version}{suffix}"
 
 
-def _stage(target: Path, data: bytes) -> Path:
+def stage(target: Path, data: bytes) -> Path:
     """Write ``data`` whole to a temporary file beside ``target``; returns its path."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent)
@@ -106,12 +112,16 @@ class StagedFiles:
             raise OutputError(f"{target} exists; pass --overwrite to replace it")
         digest = hashlib.sha256(data).hexdigest()
         try:
-            staged = _stage(target, data)
+            staged = stage(target, data)
         except OSError as exc:
             raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
+        self.adopt(session, target, staged, digest)
+        return digest
+
+    def adopt(self, session: Session, target: Path, staged: Path, digest: str) -> None:
+        """Take on a file another process staged beside ``target``."""
         self.staged.append((target, staged, digest))
         session.add(FileIntent(path=str(target), staged=str(staged), sha256=digest))
-        return digest
 
     def discard(self) -> None:
         for _, staged, _ in self.staged:
@@ -127,12 +137,18 @@ class StagedFiles:
 
 
 def _body(session: Session, cert: Certificate, at: datetime) -> IssuingBody:
-    code = str(cert.values["issuer_code"])
+    return issuing_body(
+        session, str(cert.values["issuer_code"]), str(cert.values[cert.kind.issuer_field]), at
+    )
+
+
+def issuing_body(session: Session, code: str, name: str, at: datetime) -> IssuingBody:
+    """The issuing body of credit code ``code``, added to the registry if new."""
     body = session.scalars(select(IssuingBody).where(IssuingBody.code == code)).first()
     if body is None:
         body = IssuingBody(
             code=code,
-            name=str(cert.values[cert.kind.issuer_field]),
+            name=name,
             next_status_index=0,
             created_at=at,
         )
@@ -144,6 +160,107 @@ def _body(session: Session, cert: Certificate, at: datetime) -> IssuingBody:
 def _date(values: Mapping[str, Any], name: str) -> date | None:
     value = values.get(name)
     return value if isinstance(value, date) else None
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What the registry records of a rendered certificate version; plain values, so it can
+    be made where the certificate was rendered (another process, another machine)."""
+
+    kind: str
+    number: str
+    version: int
+    identifier: str
+    status_index: int | None
+    holder_name: str
+    id_number: str
+    issue_date: date
+    first_issue_date: date | None
+    valid_from: date | None
+    valid_to: date | None
+    review_date: date | None
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, cert: Certificate) -> VersionFacts:
+        values, meta = cert.values, cert.kind.metadata
+        return cls(
+            kind=cert.kind.name,
+            number=cert.number,
+            version=cert.version,
+            identifier=cert.identifier,
+            status_index=cert.status_index,
+            holder_name=str(values["name"]),
+            id_number=str(values["id_number"]),
+            issue_date=values["issue_date"],
+            first_issue_date=_date(values, "first_issue_date"),
+            valid_from=_date(values, meta.get("valid_from", "valid_from")),
+            valid_to=_date(values, meta.get("valid_to", "valid_to")),
+            review_date=_date(values, "review_date"),
+            record=record_of(cert),
+        )
+
+
+def record_version(
+    registry: Registry,
+    session: Session,
+    body: IssuingBody,
+    facts: VersionFacts,
+    files: Mapping[str, tuple[Path, str]],
+    *,
+    operator: str,
+    at: datetime,
+    action: str,
+    reason: str | None,
+    related: CertificateRow | None = None,
+) -> CertificateRow:
+    """Add the row of a rendered version (``files``: ``{"ofd"|"pdf": (path, sha256)}``, staged
+    in this transaction), its state change and its audit entry."""
+    (ofd, ofd_sha), (pdf, pdf_sha) = files["ofd"], files["pdf"]
+    row = CertificateRow(
+        identifier=facts.identifier,
+        kind=facts.kind,
+        number=facts.number,
+        version=facts.version,
+        holder_name=facts.holder_name,
+        id_hash=registry.key.id_hash(facts.id_number),
+        id_masked=masked(facts.id_number, len(facts.id_number)),
+        issuer=body,
+        issue_date=facts.issue_date,
+        first_issue_date=facts.first_issue_date,
+        valid_from=facts.valid_from,
+        valid_to=facts.valid_to,
+        review_date=facts.review_date,
+        legacy=False,
+        related_identifier=related.identifier if related is not None else None,
+        status_index=facts.status_index,
+        ofd_path=str(ofd.resolve()),
+        ofd_sha256=ofd_sha,
+        pdf_path=str(pdf.resolve()),
+        pdf_sha256=pdf_sha,
+        record=registry.key.seal(facts.record, facts.identifier),
+        created_at=at,
+        changed_at=at,
+    )
+    set_state(row, State.ACTIVE, at=at, action=action, reason=reason, operator=operator)
+    session.add(row)
+    audit.append(
+        session,
+        at=at,
+        operator=operator,
+        action=action,
+        subject=facts.identifier,
+        reason=reason,
+        detail={
+            "number": facts.number,
+            "version": facts.version,
+            "kind": facts.kind,
+            "files": {"ofd": ofd_sha, "pdf": pdf_sha},
+            "status_index": facts.status_index,
+            **({"replaces": related.identifier} if related is not None else {}),
+        },
+    )
+    return row
 
 
 def _add_version(
@@ -166,52 +283,23 @@ def _add_version(
     cert = replace(cert, status_index=body.next_status_index)
     body.next_status_index += 1
     rendered: Rendered = render(cert, sealer)
-    ofd = out_dir / _file_name(cert.number, cert.version, ".ofd")
-    pdf = out_dir / _file_name(cert.number, cert.version, ".pdf")
-    values = cert.values
-    id_number = str(values["id_number"])
-    row = CertificateRow(
-        identifier=cert.identifier,
-        kind=cert.kind.name,
-        number=cert.number,
-        version=cert.version,
-        holder_name=str(values["name"]),
-        id_hash=registry.key.id_hash(id_number),
-        id_masked=masked(id_number, len(id_number)),
-        issuer=body,
-        issue_date=values["issue_date"],
-        first_issue_date=_date(values, "first_issue_date"),
-        valid_from=_date(values, cert.kind.metadata.get("valid_from", "valid_from")),
-        valid_to=_date(values, cert.kind.metadata.get("valid_to", "valid_to")),
-        review_date=_date(values, "review_date"),
-        legacy=False,
-        related_identifier=related.identifier if related is not None else None,
-        status_index=cert.status_index,
-        ofd_path=str(ofd.resolve()),
-        ofd_sha256=files.add(session, ofd, rendered.ofd, overwrite),
-        pdf_path=str(pdf.resolve()),
-        pdf_sha256=files.add(session, pdf, rendered.pdf, overwrite),
-        record=registry.key.seal(record_of(cert), cert.identifier),
-        created_at=at,
-        changed_at=at,
-    )
-    set_state(row, State.ACTIVE, at=at, action=action, reason=reason, operator=operator)
-    session.add(row)
-    audit.append(
+    ofd = out_dir / file_name(cert.number, cert.version, ".ofd")
+    pdf = out_dir / file_name(cert.number, cert.version, ".pdf")
+    staged = {
+        "ofd": (ofd, files.add(session, ofd, rendered.ofd, overwrite)),
+        "pdf": (pdf, files.add(session, pdf, rendered.pdf, overwrite)),
+    }
+    row = record_version(
+        registry,
         session,
-        at=at,
+        body,
+        VersionFacts.of(cert),
+        staged,
         operator=operator,
+        at=at,
         action=action,
-        subject=cert.identifier,
         reason=reason,
-        detail={
-            "number": cert.number,
-            "version": cert.version,
-            "kind": cert.kind.name,
-            "files": {"ofd": row.ofd_sha256, "pdf": row.pdf_sha256},
-            "status_index": cert.status_index,
-            **({"replaces": related.identifier} if related is not None else {}),
-        },
+        related=related,
     )
     return row, Written(cert.number, cert.version, cert.identifier, ofd, pdf)
 

@@ -28,11 +28,14 @@ __all__ = [
     "AnnotationRow",
     "AuditEntry",
     "Base",
+    "BatchItem",
+    "BatchRow",
     "CertificateRow",
     "FileIntent",
     "Holder",
     "IssuingBody",
     "MetaItem",
+    "NumberSequence",
     "StatusChange",
     "UTCDateTime",
 ]
@@ -207,3 +210,57 @@ class AnnotationRow(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     certificate: Mapped[CertificateRow] = relationship()
+
+
+class NumberSequence(Base):
+    """The next serial of one number prefix (e.g. a skill number's first 16 characters);
+    advanced only inside the transaction that records what the serials were given to."""
+
+    __tablename__ = "number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_serial: Mapped[int] = mapped_column(Integer)
+
+
+class BatchRow(Base):
+    """One batch of issuing from a results file; its id comes from the file's digest and
+    the options, so running the same command again resumes it."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    input_name: Mapped[str] = mapped_column(Text)
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    issuer_code: Mapped[str] = mapped_column(String(18))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    out_dir: Mapped[str] = mapped_column(Text)
+    operator: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))  # planning, issuing, done
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BatchItem(Base):
+    """One row of a batch: planned (number allocated), issued, rejected, or void (a number
+    allocated but not used, with the reason — never skipped silently)."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (UniqueConstraint("batch_id", "row_no", name="uq_batch_items_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"))
+    row_no: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    candidate: Mapped[str | None] = mapped_column(String(64))
+    holder_name: Mapped[str | None] = mapped_column(String(100))
+    id_masked: Mapped[str | None] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    identifier: Mapped[str | None] = mapped_column(String(96))
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))
+    reason_zh: Mapped[str | None] = mapped_column(Text)
+    reason_en: Mapped[str | None] = mapped_column(Text)
+    record: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed like a certificate's

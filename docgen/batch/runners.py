@@ -1,0 +1,100 @@
+"""Where a batch's tasks run: local processes (the default) or a Dask distributed cluster.
+
+Both run :func:`docgen.batch.worker.issue_chunk` unchanged; a runner only submits it and
+says which submissions have finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from .worker import Job, Outcome, Task, issue_chunk, warm
+
+__all__ = ["DaskRunner", "LocalRunner", "Runner", "open_runner"]
+
+
+class Runner:
+    """Submits task chunks and waits for some to finish."""
+
+    workers: int
+
+    def submit(self, job: Job, tasks: list[Task]) -> Any:
+        raise NotImplementedError
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        raise NotImplementedError
+
+    def result(self, future: Any) -> list[Outcome]:
+        outcome: list[Outcome] = future.result()
+        return outcome
+
+    def close(self, cancel: bool = False) -> None:
+        raise NotImplementedError
+
+
+class LocalRunner(Runner):
+    """Worker processes on this machine, started from a clean fork server (not a fork of a
+    process holding database connections), each warmed once with the key store and fonts."""
+
+    def __init__(self, job: Job, workers: int | None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["docgen.batch.worker"])
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=warm, initargs=(job,)
+        )
+
+    def submit(self, job: Job, tasks: list[Task]) -> Future[list[Outcome]]:
+        return self._pool.submit(issue_chunk, job, tasks)
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        done, rest = wait(pending, return_when=FIRST_COMPLETED)
+        return set(done), set(rest)
+
+    def close(self, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class DaskRunner(Runner):
+    """A Dask distributed cluster at ``address`` (``tcp://host:port``)."""
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        self._client = Client(address, timeout=30, set_as_default=False)
+        workers = self._client.scheduler_info().get("workers", {})
+        self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+
+    def submit(self, job: Job, tasks: list[Task]) -> Any:
+        return self._client.submit(issue_chunk, job, tasks, pure=False)
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        from distributed import wait as dask_wait
+
+        done, rest = dask_wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(done), set(rest)
+
+    def close(self, cancel: bool = False) -> None:
+        self._client.close()
+
+
+def open_runner(job: Job, workers: int | None, scheduler: str | None) -> Runner:
+    """The Dask runner when a scheduler is given, else local processes."""
+    if scheduler:
+        return DaskRunner(scheduler)
+    return LocalRunner(job, workers)
+
+
+def chunked(tasks: Iterable[Task], size: int) -> Iterable[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

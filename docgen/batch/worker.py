@@ -1,0 +1,141 @@
+"""The task of a batch: render, seal and stage certificates — the same function on local
+processes and on Dask workers.
+
+A worker loads the fonts, the key store and the photo source once and keeps them for every
+task it runs (:func:`issue_chunk` caches them per process). It writes each file whole to a
+staged name beside its target (see :func:`docgen.registry.lifecycle.stage`) and returns
+what the registry records; the coordinator commits the rows and renames the files. It never
+opens the registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import DocgenError, OutputError, RecordError
+from ..issuing import render
+from ..kinds import load_kind
+from ..registry.lifecycle import VersionFacts, file_name, stage
+from ..signing.keystore import KeyStore
+from ..signing.sealer import Sealer
+from ..validation import validate_record
+from .photos import PhotoSource
+
+__all__ = ["Job", "Outcome", "Task", "issue_chunk", "warm"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every task of a batch shares. Paths must be the same on every worker (a shared
+    folder); the passphrase is read on the worker from the environment variable named."""
+
+    kind: str
+    at: datetime
+    keys_dir: str
+    profile: str
+    out_dir: str
+    photos: str
+    passphrase_env: str | None = None
+    tsa_url: str | None = None
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Task:
+    """One certificate to make: its row, its allocated number and status-list entry."""
+
+    line: int
+    number: str
+    identifier: str
+    status_index: int
+    record: dict[str, Any]
+    photo: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A task's result: the staged files and facts to record, or why it could not be made."""
+
+    line: int
+    number: str
+    facts: VersionFacts | None = None
+    files: dict[str, tuple[str, str, str]] | None = None  # kind → (target, staged, sha256)
+    field: str = ""
+    problem: str = ""
+
+
+@cache
+def _sealer(keys_dir: str, profile: str, passphrase_env: str | None, tsa: str | None) -> Sealer:
+    import os
+
+    secret = os.environ.get(passphrase_env) if passphrase_env else None
+    if passphrase_env and not secret:
+        raise DocgenError(f"the environment variable {passphrase_env} is not set on this worker")
+    store = KeyStore.open(Path(keys_dir), secret.encode() if secret else None)
+    return Sealer(store, profile, tsa)
+
+
+@cache
+def _photos(path: str) -> PhotoSource:
+    return PhotoSource(Path(path))
+
+
+def warm(job: Job) -> None:
+    """Load what every task needs (key store, photo index, fonts) once in this process."""
+    from ..fonts import font_stack
+
+    _sealer(job.keys_dir, job.profile, job.passphrase_env, job.tsa_url)
+    _photos(job.photos)
+    font_stack()
+
+
+def _one(job: Job, task: Task) -> Outcome:
+    kind = load_kind(job.kind)
+    try:
+        photo = _photos(job.photos).read(task.photo)
+    except (KeyError, ValueError) as exc:
+        return Outcome(task.line, task.number, field="photo", problem=f"{task.photo} {exc}")
+    try:
+        cert = validate_record(kind, {**task.record, "photo": photo}, job.at, None, "")
+    except RecordError as exc:
+        first = exc.problems[0]
+        return Outcome(task.line, task.number, field=first.field, problem="; ".join(exc.lines()))
+    if cert.number != task.number or cert.identifier != task.identifier:
+        raise DocgenError(f"line {task.line}: the record no longer gives {task.number}")
+    cert = replace(cert, status_index=task.status_index)
+    sealer = _sealer(job.keys_dir, job.profile, job.passphrase_env, job.tsa_url)
+    refused = sealer.problems(cert)
+    if refused:
+        return Outcome(task.line, task.number, field=refused[0].field, problem=refused[0].message)
+    try:
+        rendered = render(cert, sealer)
+    except RecordError as exc:
+        return Outcome(
+            task.line, task.number, field=exc.problems[0].field, problem="; ".join(exc.lines())
+        )
+    out = Path(job.out_dir)
+    files: dict[str, tuple[str, str, str]] = {}
+    for suffix, data in ((".ofd", rendered.ofd), (".pdf", rendered.pdf)):
+        target = out / file_name(cert.number, 1, suffix)
+        if target.exists() and not job.overwrite:
+            for _, staged, _ in files.values():
+                Path(staged).unlink(missing_ok=True)
+            return Outcome(
+                task.line, task.number, field="number", problem=f"{target} exists already"
+            )
+        try:
+            temporary = stage(target, data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
+        files[suffix[1:]] = (str(target), str(temporary), hashlib.sha256(data).hexdigest())
+    return Outcome(task.line, task.number, facts=VersionFacts.of(cert), files=files)
+
+
+def issue_chunk(job: Job, tasks: list[Task]) -> list[Outcome]:
+    """Render, seal and stage each task's certificate (the batch's task function)."""
+    return [_one(job, task) for task in tasks]
