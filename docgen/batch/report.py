@@ -38,13 +38,15 @@ class Reports:
         self.units = folder / "units"
 
 
-def _replace(target: Path, write: Any, mode: str = "w") -> None:
+def _replace(target: Path, write: Any, mode: str = "w", encoding: str = "utf-8-sig") -> None:
+    """Write ``target`` whole: CSV for Excel (UTF-8 with BOM), JSON as plain UTF-8, or bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         text = mode == "w"
-        encoding, newline = ("utf-8-sig", "") if text else (None, None)
-        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
+        with os.fdopen(
+            fd, mode, encoding=encoding if text else None, newline="" if text else None
+        ) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -142,7 +144,7 @@ def write_reports(registry: Registry, batch_id: str, folder: Path) -> Reports:
             )  # fmt: skip
 
     _replace(reports.manifest_csv, manifest_csv)
-    _replace(reports.manifest_json, manifest_json, "w")
+    _replace(reports.manifest_json, manifest_json, "w", "utf-8")
     _replace(reports.rejected_csv, rejected_csv)
     _write_units(registry, batch_id, reports.units)
     return reports

@@ -75,7 +75,8 @@ class DaskRunner(Runner):
     def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
         from distributed import wait as dask_wait
 
-        done, rest = dask_wait(list(pending), return_when="FIRST_COMPLETED")
+        with self._client.as_current():
+            done, rest = dask_wait(list(pending), return_when="FIRST_COMPLETED")
         return set(done), set(rest)
 
     def close(self, cancel: bool = False) -> None:
