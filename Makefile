@@ -67,8 +67,18 @@ demo: deps $(VENV)/.installed
 	$(VENV)/bin/docgen verify $$(tail -n +2 $(OUT)/annotated.txt) \
 	  --trust $(OUT)/keys/safety-engineer/trust.json --db $(DEMO_DB) --at $(AT) \
 	  | grep -E "^[^ ].*: |annotation_window" | sed "s/^/  verified /" || exit 1
+	@# Batch: a sitting of 60 K1 candidates, 4 of them to be rejected, on all cores.
+	@rm -rf $(OUT)/sitting $(OUT)/batch
+	@$(VENV)/bin/docgen sample-batch --kind rescuer --rows 60 --bad 4 --out $(OUT)/sitting \
+	  --at $(AT) >/dev/null
+	$(VENV)/bin/docgen batch $(OUT)/sitting/results.csv --kind rescuer --photos $(OUT)/sitting/photos \
+	  --out $(OUT)/batch --keys $(OUT)/keys/rescuer --db $(DEMO_DB) --at $(AT) --operator demo
+	@cut -d, -f1,2,6 $(OUT)/batch/batch-*/rejected.csv | sed "s/^/  /"
+	@$(VENV)/bin/docgen verify $$(ls $(OUT)/batch/*.ofd | tail -1) --trust $(OUT)/keys/rescuer/trust.json \
+	  --db $(DEMO_DB) --at $(AT) | grep -E "^[^ ].*: " | sed "s/^/  verified /"
 	@$(VENV)/bin/docgen audit verify --db $(DEMO_DB)
 	@echo "sample records and sealed certificates are in $(OUT)/; registry $(OUT)/registry.db;"
+	@echo "the batch's certificates, manifest, rejection report and unit ZIPs are in $(OUT)/batch/;"
 	@echo "the K3 sample's annotated copy (加注) is in $(OUT)/annotated/;"
 	@echo "trust lists and signed status lists in $(OUT)/keys/*/"
 

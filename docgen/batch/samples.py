@@ -127,6 +127,28 @@ def sample_rows(kind: str, count: int, day: date, seed: int = 0) -> list[dict[st
     return rows
 
 
+def _spoil(kind: str, rows: list[dict[str, Any]], bad: int) -> set[str]:
+    """Make ``bad`` of the rows fail, in turn: a wrong ID check character, a score below the
+    pass mark, no photo, the candidate of an earlier row again. Returns the ID numbers that
+    get no photo."""
+    no_photo: set[str] = set()
+    score = next(k for k in rows[0] if k.endswith("_score"))
+    step = max(1, len(rows) // (bad + 1))
+    for n in range(bad):
+        row = rows[(n + 1) * step % len(rows)]
+        defect = n % 4
+        if defect == 0:
+            last = row["id_number"][-1]
+            row["id_number"] = row["id_number"][:-1] + ("1" if last == "0" else "0")
+        elif defect == 1:
+            row[score] = 59.0 if kind in {"rescuer", "skill", "safety-engineer"} else 79.0
+        elif defect == 2:
+            no_photo.add(row["id_number"])
+        else:
+            rows.append({**rows[0], "name": rows[0]["name"][:1] + "某"})
+    return no_photo
+
+
 def write_sample_batch(
     kind: str,
     count: int,
@@ -136,12 +158,15 @@ def write_sample_batch(
     seed: int = 0,
     xlsx: bool = False,
     photos_zip: bool = False,
+    bad: int = 0,
 ) -> tuple[Path, Path]:
     """Write ``results.csv`` (or ``.xlsx``) with Chinese headers and the photos (a folder
-    ``photos/`` or ``photos.zip``, one ``<ID number>.jpg`` each); returns both paths."""
+    ``photos/`` or ``photos.zip``, one ``<ID number>.jpg`` each); returns both paths. With
+    ``bad``, that many of the ``count`` rows are made to be rejected (see :func:`_spoil`)."""
     spec = load_kind(kind)
     headers = {c.key: c.headers[0] for c in columns_of(spec)}
-    rows = sample_rows(kind, count, day, seed)
+    rows = sample_rows(kind, count - sum(1 for n in range(bad) if n % 4 == 3), day, seed)
+    no_photo = _spoil(kind, rows, bad) if bad else set()
     keys: list[str] = []
     for row in rows:
         keys.extend(k for k in row if k not in keys)
@@ -169,10 +194,12 @@ def write_sample_batch(
         photos = out_dir / "photos.zip"
         with zipfile.ZipFile(photos, "w", zipfile.ZIP_STORED) as archive:
             for index, row in enumerate(rows):
-                archive.writestr(f"photos/{row['id_number']}.jpg", variants[index % 8])
+                if row["id_number"] not in no_photo:
+                    archive.writestr(f"photos/{row['id_number']}.jpg", variants[index % 8])
     else:
         photos = out_dir / "photos"
         photos.mkdir(exist_ok=True)
         for index, row in enumerate(rows):
-            (photos / f"{row['id_number']}.jpg").write_bytes(variants[index % 8])
+            if row["id_number"] not in no_photo:
+                (photos / f"{row['id_number']}.jpg").write_bytes(variants[index % 8])
     return results, photos

@@ -121,14 +121,28 @@ def batch(
 @click.option("--xlsx", is_flag=True, help="Write results.xlsx instead of results.csv.")
 @click.option("--zip", "photos_zip", is_flag=True, help="Photos as photos.zip, not a folder.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--bad", type=click.IntRange(0), default=0, help="Of the ROWS, make this many to be rejected "
+    "(wrong ID check character, score below the line, no photo, a repeated candidate)."
+)  # fmt: skip
 @at_option("Day the results are for (exam dates lie before it). Default: today.")
 def sample_batch(
-    kind: str, rows: int, out: Path, xlsx: bool, photos_zip: bool, seed: int, at: datetime | None
+    kind: str,
+    rows: int,
+    out: Path,
+    xlsx: bool,
+    photos_zip: bool,
+    seed: int,
+    bad: int,
+    at: datetime | None,
 ) -> None:
-    """Write a valid results file of ROWS made-up candidates and their photos."""
+    """Write a results file of ROWS made-up candidates and their photos (all eligible
+    unless --bad)."""
+    if bad > rows // 2:
+        fail([f"--bad: at most half the rows ({rows // 2})"])
     day = (at or now()).astimezone(BEIJING).date()
     results, photos = write_sample_batch(
-        kind, rows, out, day, seed=seed, xlsx=xlsx, photos_zip=photos_zip
+        kind, rows, out, day, seed=seed, xlsx=xlsx, photos_zip=photos_zip, bad=bad
     )
     click.echo(f"results: {results}")
     click.echo(f"photos:  {photos}")
