@@ -73,7 +73,7 @@ demo: deps $(VENV)/.installed
 	  --at $(AT) >/dev/null
 	$(VENV)/bin/docgen batch $(OUT)/sitting/results.csv --kind rescuer --photos $(OUT)/sitting/photos \
 	  --out $(OUT)/batch --keys $(OUT)/keys/rescuer --db $(DEMO_DB) --at $(AT) --operator demo
-	@cut -d, -f1,2,6 $(OUT)/batch/batch-*/rejected.csv | sed "s/^/  /"
+	@cut -d, -f1,2,6 $(OUT)/batch/batch-*/rejected.csv | sed -e "1s/^\xEF\xBB\xBF//" -e "s/^/  /"
 	@$(VENV)/bin/docgen verify $$(ls $(OUT)/batch/*.ofd | tail -1) --trust $(OUT)/keys/rescuer/trust.json \
 	  --db $(DEMO_DB) --at $(AT) | grep -E "^[^ ].*: " | sed "s/^/  verified /"
 	@$(VENV)/bin/docgen audit verify --db $(DEMO_DB)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import random
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 from sqlalchemy import select
 
 from docgen.batch import BatchInputError, BatchOptions, run_batch
@@ -36,7 +38,7 @@ from docgen.clock import parse_at
 from docgen.kinds import load_kind
 from docgen.registry import Registry
 from docgen.registry.audit import verify_chain
-from docgen.registry.models import BatchItem, CertificateRow
+from docgen.registry.models import AuditEntry, BatchItem, CertificateRow
 from docgen.samples import sample_photo_png
 from docgen.signing.keystore import IssuerIdentity, KeyStore
 from verify.api import verify_path
@@ -496,3 +498,38 @@ def _k3(scores: list[str], years: list[int]) -> dict[str, str]:
 def test_k3_rolling_window(scores: list[str], years: list[int], passed: bool) -> None:
     result = assess(load_kind("safety-engineer"), _k3(scores, years), DAY)
     assert result.passed is passed, result.reasons
+
+
+def test_a_number_whose_certificate_cannot_be_made_is_void_not_skipped(
+    rescuer_keys: Path, tmp_path: Path
+) -> None:
+    """A photo whose header reads but whose data does not decode passes the row check, so its
+    number is allocated; the worker cannot make the certificate and the number is recorded
+    void, with the reason. A repeat of a rejected row's candidate is not a repeat."""
+    rows = sample_rows("rescuer", 5, AT.date(), seed=5)
+    rows.append({**rows[1]})  # line 7 repeats line 3 ...
+    rows[1]["theory_score"] = 40  # ... which is rejected: line 7 is issued
+    results = _write("rescuer", rows, tmp_path / "in")
+    jpeg = io.BytesIO()
+    Image.new("RGB", (300, 420), (90, 140, 200)).save(jpeg, "JPEG")
+    broken = results.parent / "photos" / f"{rows[3]['id_number']}.png"
+    broken.unlink()
+    (broken.with_suffix(".jpg")).write_bytes(jpeg.getvalue()[:700])
+    summary = run_batch(_options(results, rescuer_keys, tmp_path, "void"))
+    assert (summary.issued, summary.rejected, summary.void) == (4, 1, 1)
+    with summary.reports.rejected_csv.open(encoding="utf-8-sig") as handle:
+        refused = {int(r["行号 line"]): r for r in csv.DictReader(handle)}
+    assert set(refused) == {3, 5}
+    assert refused[3]["作废证书编号 voided number"] == ""
+    void = refused[5]["作废证书编号 voided number"]
+    assert void == f"{PREFIX}000003" and "作废" in refused[5]["原因 reason"]
+    assert "photo" in refused[5]["reason"]
+    issued = _serials(_manifest(summary))
+    assert sorted([*issued, int(void[len(PREFIX) :])]) == [1, 2, 3, 4, 5]
+    assert not (summary.out_dir / f"{void}.ofd").exists()
+    with (
+        Registry.open(f"sqlite:///{tmp_path / 'void' / 'registry.db'}") as registry,
+        registry.reading() as session,
+    ):
+        voided = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "void-number")))
+    assert len(voided) == 1 and void in voided[0].detail

@@ -115,18 +115,16 @@ class _Checker:
             reasons=reasons,
         )
         self._identity(cells, id_number, reasons)
-        if row.candidate is not None:
-            first = self.seen.get(row.candidate)
-            if first is not None:
-                reasons.append(
-                    Reason(
-                        "id_number",
-                        f"与第 {first} 行为同一考生（证件号码相同）",
-                        f"the same candidate as line {first} (same ID number)",
-                    )
+        first = self.seen.get(row.candidate) if row.candidate is not None else None
+        if first is not None:
+            reasons.append(
+                Reason(
+                    "id_number",
+                    f"与第 {first} 行为同一考生（证件号码相同）",
+                    f"the same candidate as line {first} (same ID number)",
                 )
-                return row
-            self.seen[row.candidate] = line
+            )
+            return row
         assessment = assess(self.kind, cells, self.day)
         reasons.extend(assessment.reasons)
         record = self._record(cells, assessment.values, reasons)
@@ -145,6 +143,10 @@ class _Checker:
         if reasons:
             return row
         self._validate(row, reasons, cells.get("site_code", ""))
+        if not reasons and row.candidate is not None:
+            # only a row that will be issued makes a later one a repeat (as on a resume,
+            # which reads the planned rows back)
+            self.seen[row.candidate] = line
         return row
 
     def _identity(self, cells: Mapping[str, str], id_number: str, reasons: list[Reason]) -> None:
@@ -332,6 +334,8 @@ def plan(
                     by_prefix.setdefault(row.prefix, []).append(row)
                 elif row.number in taken:
                     assert row.number is not None
+                    if row.candidate is not None:
+                        checker.seen.pop(row.candidate, None)
                     row.reasons = [
                         Reason(
                             "number",

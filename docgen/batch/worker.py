@@ -94,6 +94,11 @@ def warm(job: Job) -> None:
     font_stack()
 
 
+def _refused(task: Task, error: RecordError) -> Outcome:
+    problems = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
+    return Outcome(task.line, task.number, field=error.problems[0].field, problem=problems)
+
+
 def _one(job: Job, task: Task) -> Outcome:
     kind = load_kind(job.kind)
     try:
@@ -103,8 +108,7 @@ def _one(job: Job, task: Task) -> Outcome:
     try:
         cert = validate_record(kind, {**task.record, "photo": photo}, job.at, None, "")
     except RecordError as exc:
-        first = exc.problems[0]
-        return Outcome(task.line, task.number, field=first.field, problem="; ".join(exc.lines()))
+        return _refused(task, exc)
     if cert.number != task.number or cert.identifier != task.identifier:
         raise DocgenError(f"line {task.line}: the record no longer gives {task.number}")
     cert = replace(cert, status_index=task.status_index)
@@ -115,9 +119,7 @@ def _one(job: Job, task: Task) -> Outcome:
     try:
         rendered = render(cert, sealer)
     except RecordError as exc:
-        return Outcome(
-            task.line, task.number, field=exc.problems[0].field, problem="; ".join(exc.lines())
-        )
+        return _refused(task, exc)
     out = Path(job.out_dir)
     files: dict[str, tuple[str, str, str]] = {}
     for suffix, data in ((".ofd", rendered.ofd), (".pdf", rendered.pdf)):
