@@ -533,3 +533,24 @@ def test_a_number_whose_certificate_cannot_be_made_is_void_not_skipped(
     ):
         voided = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "void-number")))
     assert len(voided) == 1 and void in voided[0].detail
+
+
+def test_batch_numbers_on_both_registry_backends(
+    db_url: str, rescuer_keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numbers, resume and reports are the same on SQLite and PostgreSQL."""
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    rows = sample_rows("rescuer", 6, AT.date(), seed=6)
+    results = _write("rescuer", rows, tmp_path / "in")
+    options = BatchOptions(
+        **{**_options(results, rescuer_keys, tmp_path, "b").__dict__, "db": db_url}
+    )
+    first = run_batch(options)
+    assert (first.issued, first.rejected) == (6, 0)
+    assert _serials(_manifest(first)) == [1, 2, 3, 4, 5, 6]
+    _check_manifest(first.out_dir, _manifest(first))
+    again = run_batch(options)
+    assert again.resumed and again.made_now == 0 and _manifest(again) == _manifest(first)
+    with Registry.open(db_url) as registry, registry.reading() as session:
+        assert len(list(session.scalars(select(CertificateRow)))) == 6
+        assert verify_chain(session).ok

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -36,6 +37,13 @@ class Runner:
         raise NotImplementedError
 
 
+def _local_worker(job: Job) -> None:
+    """A local worker leaves Ctrl-C to the coordinator, which stops handing out tasks, lets
+    the running ones finish and exits; then it warms up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm(job)
+
+
 class LocalRunner(Runner):
     """Worker processes on this machine, started from a clean fork server (not a fork of a
     process holding database connections), each warmed once with the key store and fonts."""
@@ -45,7 +53,7 @@ class LocalRunner(Runner):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["docgen.batch.worker"])
         self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=warm, initargs=(job,)
+            self.workers, mp_context=context, initializer=_local_worker, initargs=(job,)
         )
 
     def submit(self, job: Job, tasks: list[Task]) -> Future[list[Outcome]]:
