@@ -554,3 +554,23 @@ def test_batch_numbers_on_both_registry_backends(
     with Registry.open(db_url) as registry, registry.reading() as session:
         assert len(list(session.scalars(select(CertificateRow)))) == 6
         assert verify_chain(session).ok
+
+
+def test_sample_batch_bad_rows_are_the_rejected_ones(rescuer_keys: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["sample-batch", "--kind", "rescuer", "--rows", "12", "--bad", "4", "--out",
+               str(tmp_path / "in"), "--at", AT.isoformat()],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    summary = run_batch(
+        BatchOptions(
+            results=tmp_path / "in" / "results.csv", kind="rescuer",
+            photos=tmp_path / "in" / "photos", out_dir=tmp_path / "out",
+            keys_dir=rescuer_keys, at=AT, db=f"sqlite:///{tmp_path / 'r.db'}", workers=1,
+        )
+    )  # fmt: skip
+    assert (summary.issued, summary.rejected) == (8, 4)
+    with summary.reports.rejected_csv.open(encoding="utf-8-sig") as handle:
+        fields = sorted(r["字段 field"] for r in csv.DictReader(handle))
+    assert fields == ["id_number", "id_number", "photo", "theory_score"]

@@ -50,16 +50,10 @@ def _id_number(rng: random.Random) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def _photo_variants() -> list[bytes]:
-    base = Image.open(io.BytesIO(sample_photo_png())).convert("RGB")
-    variants = []
-    for tint in range(8):
-        image = base.copy()
-        image.paste((67 + tint * 6, 142 - tint * 4, 219 - tint * 5), (0, 0, image.width, 40))
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=85)
-        variants.append(out.getvalue())
-    return variants
+def _photo_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(sample_photo_png())).convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def _scores(kind: str, rng: random.Random, day: date) -> dict[str, Any]:
@@ -189,17 +183,17 @@ def write_sample_batch(
             writer.writerow(titles)
             for index, row in enumerate(rows, 1):
                 writer.writerow([index] + [row.get(k, "") for k in keys])
-    variants = _photo_variants()
+    photo = _photo_jpeg()
     if photos_zip:
         photos = out_dir / "photos.zip"
         with zipfile.ZipFile(photos, "w", zipfile.ZIP_STORED) as archive:
-            for index, row in enumerate(rows):
+            for row in rows:
                 if row["id_number"] not in no_photo:
-                    archive.writestr(f"photos/{row['id_number']}.jpg", variants[index % 8])
+                    archive.writestr(f"photos/{row['id_number']}.jpg", photo)
     else:
         photos = out_dir / "photos"
         photos.mkdir(exist_ok=True)
-        for index, row in enumerate(rows):
+        for row in rows:
             if row["id_number"] not in no_photo:
-                (photos / f"{row['id_number']}.jpg").write_bytes(variants[index % 8])
+                (photos / f"{row['id_number']}.jpg").write_bytes(photo)
     return results, photos
