@@ -22,6 +22,7 @@ from typing import Any
 
 from ..kinds import KindSpec, load_table
 from ..validation import display_value, round_score
+from .results import attempt_suffix
 
 __all__ = ["Assessment", "Reason", "assess"]
 
@@ -52,14 +53,6 @@ def _rule(kind: KindSpec, kind_of: str, target: str) -> Mapping[str, Any] | None
         if rule.get("type") == kind_of and rule.get("field") == target:
             return rule
     return None
-
-
-def _suffix(attempt: int) -> tuple[str, str]:
-    if attempt == 1:
-        return "", ""
-    if attempt == 2:
-        return "补考", "_makeup"
-    return f"第{attempt - 1}次补考", f"_makeup{attempt - 1}"
 
 
 def _score(text: str, column: str, reasons: list[Reason]) -> float | None:
@@ -114,7 +107,7 @@ def _attempts(
     taken = False
     last: tuple[float, dict[str, float], int] | None = None
     for attempt in range(1, int(subject.get("attempts", 1)) + 1):
-        zh, en = _suffix(attempt)
+        zh, en = attempt_suffix(attempt)
         scores = {p: _score(row.get(p + en, ""), p + en, reasons) for p in parts}
         if all(v is None for v in scores.values()):
             continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -40,11 +40,21 @@ from ..registry.numbering import NumberPattern, allocate
 from ..registry.store import Registry
 from ..signing.keystore import IssuerIdentity
 from ..validation import RESIDENT_ID, validate_record
+from .chunks import chunked
 from .eligibility import Reason, assess
 from .photos import PhotoSource
 from .results import ResultsFile
 
-__all__ = ["CHUNK_ROWS", "ISSUED", "PLANNED", "REJECTED", "VOID", "item_record", "plan"]
+__all__ = [
+    "CHUNK_ROWS",
+    "ISSUED",
+    "PLANNED",
+    "REJECTED",
+    "VOID",
+    "batch_items",
+    "item_record",
+    "plan",
+]
 
 #: Rows per planning transaction.
 CHUNK_ROWS = 500
@@ -75,6 +85,28 @@ class _Row:
     prefix: str | None = None
     number: str | None = None
     reasons: list[Reason] | None = None
+
+
+def batch_items(
+    registry: Registry, batch_id: str, states: Sequence[str], page: int = 500
+) -> Iterator[BatchItem]:
+    """The rows of a batch in ``states``, in line order, read page by page."""
+    after = 0
+    while True:
+        with registry.reading() as session:
+            found = list(
+                session.scalars(
+                    select(BatchItem)
+                    .where(BatchItem.batch_id == batch_id, BatchItem.state.in_(states))
+                    .where(BatchItem.row_no > after)
+                    .order_by(BatchItem.row_no)
+                    .limit(page)
+                )
+            )
+        if not found:
+            return
+        yield from found
+        after = found[-1].row_no
 
 
 def item_record(registry: Registry, batch_id: str, line: int, blob: bytes) -> dict[str, Any]:
@@ -273,19 +305,6 @@ class _Checker:
         row.name = str(cert.values["name"])
 
 
-def _chunks(
-    rows: Iterator[tuple[int, dict[str, str]]],
-) -> Iterator[list[tuple[int, dict[str, str]]]]:
-    chunk: list[tuple[int, dict[str, str]]] = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def plan(
     registry: Registry,
     batch_id: str,
@@ -316,7 +335,7 @@ def plan(
         }
     checker = _Checker(kind, identity, photos, at, registry.key.id_hash, seen)
     pattern = checker.pattern
-    for chunk in _chunks(results.rows(start_after=start)):
+    for chunk in chunked(results.rows(start_after=start), CHUNK_ROWS):
         rows = [checker.row(line, cells) for line, cells in chunk]
         with registry.writing() as session:
             body = issuing_body(session, identity.code, identity.name, at)

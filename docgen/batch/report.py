@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from ..registry.models import BatchItem, CertificateRow
 from ..registry.store import Registry
-from .planning import ISSUED, REJECTED, VOID
+from .planning import ISSUED, REJECTED, VOID, batch_items
 
 __all__ = ["Reports", "write_reports"]
 
@@ -92,25 +92,6 @@ def _issued(registry: Registry, batch_id: str, unit: str | None = None) -> Itera
         after = page[-1][0].row_no
 
 
-def _refused(registry: Registry, batch_id: str) -> Iterator[BatchItem]:
-    after = 0
-    while True:
-        with registry.reading() as session:
-            page = list(
-                session.scalars(
-                    select(BatchItem)
-                    .where(BatchItem.batch_id == batch_id, BatchItem.state.in_([REJECTED, VOID]))
-                    .where(BatchItem.row_no > after)
-                    .order_by(BatchItem.row_no)
-                    .limit(_PAGE)
-                )
-            )
-        if not page:
-            return
-        yield from page
-        after = page[-1].row_no
-
-
 _MANIFEST = ["line", "number", "identifier", "holder", "id_number", "unit", "ofd",
              "ofd_sha256", "pdf", "pdf_sha256"]  # fmt: skip
 _REJECTED = ["行号 line", "姓名 name", "证件号码 ID number", "单位 unit", "字段 field",
@@ -137,7 +118,7 @@ def write_reports(registry: Registry, batch_id: str, folder: Path) -> Reports:
     def rejected_csv(handle: Any) -> None:
         writer = csv.writer(handle)
         writer.writerow(_REJECTED)
-        for item in _refused(registry, batch_id):
+        for item in batch_items(registry, batch_id, [REJECTED, VOID]):
             writer.writerow(
                 [item.row_no, item.holder_name, item.id_masked, item.unit, item.field,
                  item.reason_zh, item.reason_en, item.number if item.state == VOID else ""]

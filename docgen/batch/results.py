@@ -22,7 +22,14 @@ from typing import Any
 from ..errors import DocgenError
 from ..kinds import KindSpec, load_table
 
-__all__ = ["BatchInputError", "Column", "ResultsFile", "columns_of", "normalise"]
+__all__ = [
+    "BatchInputError",
+    "Column",
+    "ResultsFile",
+    "attempt_suffix",
+    "columns_of",
+    "normalise",
+]
 
 _ROW_LIMIT = 1_000_000
 
@@ -46,12 +53,14 @@ class Column:
     required: bool = False
 
 
-def _attempt_suffix(attempt: int) -> tuple[str, str]:
+def attempt_suffix(attempt: int) -> tuple[str, str]:
+    """How an exam attempt's columns are told apart: ``("", "")`` for the first, then
+    ``("补考", "_makeup")``, ``("第2次补考", "_makeup2")``, …"""
     if attempt == 1:
         return "", ""
     if attempt == 2:
-        return "（补考）", "_makeup"
-    return f"（第{attempt - 1}次补考）", f"_makeup{attempt - 1}"
+        return "补考", "_makeup"
+    return f"第{attempt - 1}次补考", f"_makeup{attempt - 1}"
 
 
 def columns_of(kind: KindSpec) -> list[Column]:
@@ -81,7 +90,8 @@ def columns_of(kind: KindSpec) -> list[Column]:
             continue
         parts = subject.get("parts") or [subject["score"]]
         for attempt in range(1, int(subject.get("attempts", 1)) + 1):
-            zh, en = _attempt_suffix(attempt)
+            zh, en = attempt_suffix(attempt)
+            zh = f"（{zh}）" if zh else ""
             for part in parts:
                 label = kind.field(part).label if part in _field_names(kind) else subject["label"]
                 if part not in _field_names(kind) and len(parts) == 1:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -96,14 +95,3 @@ def open_runner(job: Job, workers: int | None, scheduler: str | None) -> Runner:
     if scheduler:
         return DaskRunner(scheduler)
     return LocalRunner(job, workers)
-
-
-def chunked(tasks: Iterable[Task], size: int) -> Iterable[list[Task]]:
-    chunk: list[Task] = []
-    for task in tasks:
-        chunk.append(task)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

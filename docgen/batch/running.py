@@ -29,12 +29,13 @@ from ..registry.lifecycle import StagedFiles, issuing_body, record_version
 from ..registry.models import BatchItem, BatchRow
 from ..registry.store import Registry
 from ..signing.keystore import KeyStore
+from .chunks import chunked
 from .photos import PhotoSource
-from .planning import ISSUED, PLANNED, REJECTED, VOID, item_record, plan
+from .planning import ISSUED, PLANNED, REJECTED, VOID, batch_items, item_record, plan
 from .progress import Progress
 from .report import Reports, write_reports
 from .results import ResultsFile
-from .runners import Runner, chunked, open_runner
+from .runners import Runner, open_runner
 from .worker import Job, Outcome, Task
 
 __all__ = ["BatchOptions", "BatchSummary", "batch_id_of", "run_batch"]
@@ -162,33 +163,18 @@ def _remove_stale(registry: Registry, batch_id: str, out: Path) -> None:
 
 
 def _tasks(registry: Registry, batch_id: str) -> Iterator[Task]:
-    after = 0
-    while True:
-        with registry.reading() as session:
-            page = list(
-                session.scalars(
-                    select(BatchItem)
-                    .where(BatchItem.batch_id == batch_id, BatchItem.state == PLANNED)
-                    .where(BatchItem.row_no > after)
-                    .order_by(BatchItem.row_no)
-                    .limit(200)
-                )
-            )
-        if not page:
-            return
-        for item in page:
-            assert item.record is not None and item.number and item.identifier
-            assert item.status_index is not None
-            sealed = item_record(registry, batch_id, item.row_no, item.record)
-            yield Task(
-                item.row_no,
-                item.number,
-                item.identifier,
-                item.status_index,
-                sealed["record"],
-                sealed["photo"],
-            )
-        after = page[-1].row_no
+    for item in batch_items(registry, batch_id, [PLANNED], page=200):
+        assert item.record is not None and item.number and item.identifier
+        assert item.status_index is not None
+        sealed = item_record(registry, batch_id, item.row_no, item.record)
+        yield Task(
+            item.row_no,
+            item.number,
+            item.identifier,
+            item.status_index,
+            sealed["record"],
+            sealed["photo"],
+        )
 
 
 def _commit(
