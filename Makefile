@@ -10,7 +10,7 @@ KEYS_AT ?= 2024-01-01T00:00:00+08:00
 KINDS := rescuer skill safety-engineer special-ops safety-manager
 DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools postgresql
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-LINTED := docgen verify tests bench
+LINTED := docgen verify service tests bench
 
 .PHONY: demo test deps lint clean
 

@@ -30,7 +30,7 @@ from .report import Outcome, Report, Verdict
 from .status import StatusSources
 from .trust import TrustedSigner, TrustList, organization
 
-__all__ = ["verify_bytes", "verify_path"]
+__all__ = ["verify_bytes", "verify_path", "verify_qr_text"]
 
 _PNG = b"\x89PNG"
 _JPEG = b"\xff\xd8"
@@ -409,11 +409,33 @@ def verify_bytes(
         return report
 
 
+def verify_qr_text(
+    text: str,
+    trust: TrustList,
+    at: datetime,
+    status: StatusSources | None = None,
+) -> Report:
+    """Verify QR text as a scanner read it (pasted, or decoded in a browser): the same steps
+    as for a photo whose QR was read, without a file; never raises."""
+    scan = ScanResult((text.strip(),), "text", "as given", 0, 0.0)
+    try:
+        return _verify(b"", "qr-text", trust, at, status or StatusSources(), scan)
+    except Exception as exc:  # the last line of defence against hostile input
+        report = Report("qr-text")
+        report.unreadable = f"internal error while checking ({type(exc).__name__}: {exc})"
+        return report
+
+
 def _verify(
-    data: bytes, source: str, trust: TrustList, at: datetime, status: StatusSources
+    data: bytes,
+    source: str,
+    trust: TrustList,
+    at: datetime,
+    status: StatusSources,
+    read: ScanResult | None = None,
 ) -> Report:
     report = Report(source)
-    kind = _sniff(data)
+    kind = "image" if read is not None else _sniff(data)
     if kind is None:
         report.unreadable = "unsupported format: not OFD, PDF, PNG or JPEG"
         return report
@@ -424,7 +446,10 @@ def _verify(
     metadata: dict[str, str] = {}
     text = ""
     annotation_texts: list[str] = []
-    if kind == "image":
+    if read is not None:
+        report.format = "qr-text"
+        scan: ScanResult | None = read
+    elif kind == "image":
         report.format = "image"
         try:
             image = Image.open(io.BytesIO(data))
@@ -438,7 +463,7 @@ def _verify(
             Outcome.PASS,
             f"{image.format} image {image.size[0]}×{image.size[1]} px",
         )
-        scan: ScanResult | None = scan_image(image)
+        scan = scan_image(image)
     elif kind == "ofd":
         ofd = check_ofd(data, report, trust)
         scan, metadata, text = ofd.qr, ofd.metadata, ofd.text

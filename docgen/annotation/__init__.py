@@ -15,13 +15,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .annotating import Annotation, annotate
+    from .annotating import Annotation, LimitReached, annotate
     from .holders import SignInError, certificates_of, register, sign_in
     from .rules import AnnotationRules
 
 __all__ = [
     "Annotation",
     "AnnotationRules",
+    "LimitReached",
     "SignInError",
     "annotate",
     "certificates_of",
@@ -32,6 +33,7 @@ __all__ = [
 _HOME = {
     "Annotation": "annotating",
     "annotate": "annotating",
+    "LimitReached": "annotating",
     "AnnotationRules": "rules",
     "SignInError": "holders",
     "certificates_of": "holders",

@@ -24,7 +24,16 @@ from ..validation import Certificate, validate_record
 from .copies import annotated_copy
 from .rules import AnnotationRules
 
-__all__ = ["Annotation", "annotate"]
+__all__ = ["Annotation", "LimitReached", "annotate"]
+
+
+class LimitReached(RefusedError):
+    """The recent-days limit of 加注 is reached; ``first_possible`` is the first day on which
+    a new annotation can be applied for."""
+
+    def __init__(self, first_possible: date, message: str) -> None:
+        super().__init__(message)
+        self.first_possible = first_possible
 
 
 @dataclass(frozen=True)
@@ -142,10 +151,11 @@ def _annotate(
         )
         possible = rules.next_possible(applied, day)
         if possible is not None:
-            raise RefusedError(
+            raise LimitReached(
+                possible,
                 f"{number} has {rules.max_recent} annotations applied for within the "
                 f"{rules.recent_days} days back from {day.isoformat()}: a new one is possible "
-                f"from {possible.isoformat()}"
+                f"from {possible.isoformat()}",
             )
         valid_to = day + timedelta(days=days - 1)
         shortened = row.valid_to is not None and valid_to > row.valid_to

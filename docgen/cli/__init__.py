@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import batch, holders, issuing, registry, verifying
+from . import batch, holders, issuing, registry, serving, verifying
 from .common import main
 
-__all__ = ["batch", "holders", "issuing", "main", "registry", "verifying"]
+__all__ = ["batch", "holders", "issuing", "main", "registry", "serving", "verifying"]

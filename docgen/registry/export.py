@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from ..atomic import write_atomically
 from ..clock import BEIJING
 from ..kinds import load_kind
-from .models import CertificateRow
+from .models import CertificateRow, IssuingBody
 from .store import Registry
 
 __all__ = ["ITEMS", "export_since"]
@@ -78,21 +78,26 @@ def _items(registry: Registry, row: CertificateRow) -> dict[str, Any]:
     }
 
 
-def export_since(registry: Registry, since: date, out_dir: Path) -> tuple[Path, Path, int]:
-    """Write ``register-since-<day>.json`` and ``.csv`` into ``out_dir``; returns both paths
-    and the number of certificate versions.
+def export_since(
+    registry: Registry, since: date, out_dir: Path, issuer_code: str | None = None
+) -> tuple[Path, Path, int]:
+    """Write ``register-since-<day>.json`` and ``.csv`` into ``out_dir`` (only the versions of
+    the issuing body ``issuer_code`` when given); returns both paths and the number of
+    certificate versions.
 
     Raises:
         OutputError: the files cannot be written.
         RegistryError: a stored record does not decrypt with this registry's key.
     """
     start = datetime.combine(since, time(), BEIJING)
+    query = select(CertificateRow).where(CertificateRow.changed_at >= start)
+    if issuer_code is not None:
+        query = query.where(CertificateRow.issuer.has(IssuingBody.code == issuer_code))
     with registry.reading() as session:
         rows = session.scalars(
-            select(CertificateRow)
-            .where(CertificateRow.changed_at >= start)
-            .options(selectinload(CertificateRow.superseded_by))
-            .order_by(CertificateRow.number, CertificateRow.version)
+            query.options(selectinload(CertificateRow.superseded_by)).order_by(
+                CertificateRow.number, CertificateRow.version
+            )
         )
         items = [_items(registry, row) for row in rows]
     data = json.dumps(

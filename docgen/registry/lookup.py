@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -13,7 +14,17 @@ from .errors import NotFoundError
 from .models import CertificateRow
 from .status import StatusAnswer, answer
 
-__all__ = ["by_identifier", "current_version", "find", "status_of", "version_of"]
+if TYPE_CHECKING:
+    from .store import Registry
+
+__all__ = [
+    "by_identifier",
+    "current_version",
+    "find",
+    "registered_photo",
+    "status_of",
+    "version_of",
+]
 
 
 def current_version(session: Session, number: str) -> CertificateRow | None:
@@ -86,3 +97,15 @@ def by_identifier(session: Session, identifier: str) -> CertificateRow | None:
         .where(CertificateRow.identifier == identifier)
         .options(selectinload(CertificateRow.changes))
     ).first()
+
+
+def registered_photo(registry: Registry, number: str, version: int) -> str | None:
+    """The holder's photo as registered with that certificate version (a ``data:`` URI), for
+    a verifier to compare with the paper; None if the registry has no such record."""
+    with registry.reading() as session:
+        row = version_of(session, number, version)
+        if row is None or row.record is None:
+            return None
+        record = registry.key.open(row.record, row.identifier)
+    photo = record.get("photo")
+    return photo if isinstance(photo, str) and photo.startswith("data:image/") else None

@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "AnnotationRow",
+    "ApiKey",
     "AuditEntry",
     "Base",
     "BatchItem",
@@ -264,3 +265,18 @@ class BatchItem(Base):
     reason_zh: Mapped[str | None] = mapped_column(Text)
     reason_en: Mapped[str | None] = mapped_column(Text)
     record: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed like a certificate's
+
+
+class ApiKey(Base):
+    """An issuing body's API key: found by its public ``key_id``, the secret kept only as an
+    Argon2id hash; revoked keys stay, marked."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    issuer_code: Mapped[str] = mapped_column(String(18), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
