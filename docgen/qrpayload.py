@@ -362,6 +362,11 @@ def verify_sign1(cose: bytes, certificates: Mapping[bytes, bytes]) -> tuple[byte
         PayloadError: malformed, unknown key id, or the signature does not verify.
     """
     kid = payload_kid(cose)
+    alg = _sign1(cose)[0].get(_HEADER_ALG)
+    if alg != ALG_ES256:
+        # cwt checks the signature with the key's algorithm, whatever the header says: the
+        # header must say ES256 too, or it would sign one thing and claim another
+        raise PayloadError(f"the protected header names algorithm {alg!r}, not ES256 (-7)")
     der = certificates.get(kid)
     if der is None:
         raise PayloadError(f"key id {kid.hex()} is not in the trust list")
