@@ -8,7 +8,7 @@ OUT ?= out/demo
 AT ?= 2026-11-20T10:00:00+08:00
 KEYS_AT ?= 2024-01-01T00:00:00+08:00
 KINDS := rescuer skill safety-engineer special-ops safety-manager
-DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools postgresql
+DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools postgresql chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 LINTED := docgen verify service tests bench
 

@@ -52,6 +52,7 @@ TEXT: dict[str, dict[str, str]] = {
     "again": {"zh": "核验另一份", "en": "Check another"},
     "not_found": {"zh": "登记库中没有该证书", "en": "No such certificate in the registry"},
     "status_of": {"zh": "证书状态", "en": "Certificate status"},
+    "valid_now": {"zh": "有效", "en": "Valid"},
     "failed": {"zh": "未通过", "en": "failed"},
     "detail": {"zh": "详情", "en": "detail"},
     "kind": {"zh": "证书种类", "en": "Kind"},

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import socket
-import threading
 import time
 import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +23,14 @@ from fastapi.routing import APIRoute
 from PIL import Image
 
 from docgen.clock import parse_at
-from docgen.kinds import load_kind
-from docgen.registry import Registry, lifecycle
-from docgen.registry.apikeys import create_key
-from docgen.samples import sample_record
-from docgen.signing.sealer import Sealer
-from docgen.validation import validate_record
 from service import ServiceSettings, create_app
 
-from .conftest import AT, Sealed
+from .conftest import Sealed
+from .service_world import SECRET, Clock, registered, served
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
-
-K3 = "safety-engineer"
-SECRET = "correct horse battery"
-B_RECORD = {"name": "赵敏", "id_number": "320102199207152428", "gender": "女",
-            "birth_date": "1992-07-15", "number": "2025035100000000999"}  # fmt: skip
-
-
-class Clock:
-    """The service's clock, moved by the tests."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -70,38 +49,12 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, sealed: dict[str, Sealed]) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("service")
-    url = f"sqlite:///{tmp / 'registry.db'}"
-    a = sample_record(K3)
-    b = {**sample_record(K3), **B_RECORD}
-    k1 = sample_record("rescuer")
-    with Registry.open(url) as registry:
-        certs = [validate_record(load_kind(K3), r, AT) for r in (a, b)]
-        lifecycle.issue(
-            registry, certs, tmp / "files", Sealer(sealed[K3].store), operator="t", at=AT
-        )
-        rescuer = validate_record(load_kind("rescuer"), k1, AT)
-        lifecycle.issue(
-            registry, [rescuer], tmp / "files", Sealer(sealed["rescuer"].store), operator="t", at=AT
-        )
-        lifecycle.revoke(registry, rescuer.number, reason="考试作弊", operator="t", at=AT)
-        key = create_key(registry, a["issuer_code"], "test", at=AT)
-    settings = ServiceSettings(
-        db=url,
-        trust_files=(
-            sealed[K3].store.folder / "trust.json",
-            sealed["rescuer"].store.folder / "trust.json",
-        ),
-        keys_dirs=(sealed[K3].store.folder, sealed["rescuer"].store.folder),
-        copies_dir=tmp / "copies",
-        batches_dir=tmp / "batches",
-        access_log=False,
-        rate_per_minute=10_000,
-        sign_in_per_minute=10_000,
-    )
-    clock = Clock(parse_at("2026-12-01T10:00:00"))
-    with TestClient(create_app(settings, clock)) as client:
-        yield World(client, clock, url, a, b, rescuer.number, key, sealed, settings, tmp)
+    made = registered(tmp_path_factory.mktemp("service"), sealed)
+    with TestClient(create_app(made.settings, made.clock)) as client:
+        yield World(
+            client, made.clock, str(made.settings.db), made.a, made.b, made.revoked,
+            made.api_key, sealed, made.settings, made.tmp,
+        )  # fmt: skip
 
 
 def _holder(world: World, record: dict[str, Any]) -> TestClient:
@@ -310,32 +263,9 @@ def test_public_verification_is_rate_limited(tmp_path: Path, world: World) -> No
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_a_50_mb_upload_is_refused_before_it_is_read(world: World) -> None:
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(world.settings, world.clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            server_header=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
+    with served(world.settings, world.clock) as base:
+        port = int(base.rsplit(":", 1)[1])
         size = 50 * 1024 * 1024
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
             conn.sendall(
@@ -350,6 +280,3 @@ def test_a_50_mb_upload_is_refused_before_it_is_read(world: World) -> None:
             reply_text = reply.decode("latin-1")
         assert reply_text.startswith("HTTP/1.1 413"), reply_text[:200]
         assert "too_large" in reply_text
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
