@@ -6,9 +6,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 AT ?= 2026-11-20T10:00:00+08:00
+SERVE ?= 1
+PORT ?= 8000
 KEYS_AT ?= 2024-01-01T00:00:00+08:00
 KINDS := rescuer skill safety-engineer special-ops safety-manager
-DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools postgresql chromium
+DEB_PACKAGES := fonts-wqy-microhei fonts-hanazono poppler-utils qpdf libzbar0 libnss3-tools postgresql chromium wrk
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 LINTED := docgen verify service tests bench
 
@@ -81,6 +83,16 @@ demo: deps $(VENV)/.installed
 	@echo "the batch's certificates, manifest, rejection report and unit ZIPs are in $(OUT)/batch/;"
 	@echo "the K3 sample's annotated copy (加注) is in $(OUT)/annotated/;"
 	@echo "trust lists and signed status lists in $(OUT)/keys/*/"
+	@# The service on the demo registry, until Ctrl-C (SERVE=0 skips it, for scripts).
+	@if [ "$(SERVE)" != "0" ]; then \
+	  K3_ID=$$(sed -n 's/.*"id_number": "\([^"]*\)".*/\1/p' $(OUT)/safety-engineer.json); \
+	  echo "sample holder login: ID number $$K3_ID, secret demo-holder-secret"; \
+	  echo "an issuer API key (rescuer body): $$($(VENV)/bin/docgen apikey create --db $(DEMO_DB) \
+	    --issuer $$(sed -n 's/.*"issuer_code": "\([^"]*\)".*/\1/p' $(OUT)/rescuer.json) --label demo)"; \
+	  $(VENV)/bin/docgen serve --host 127.0.0.1 --port $(PORT) --db $(DEMO_DB) \
+	    $$(for k in $(KINDS); do printf -- "--trust $(OUT)/keys/%s/trust.json --keys $(OUT)/keys/%s --status-list $(OUT)/keys/%s/status-list.cose " $$k $$k $$k; done) \
+	    --copies $(OUT)/annotated --batches $(OUT)/batches; \
+	fi
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(LINTED)

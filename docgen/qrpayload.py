@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 import base45
@@ -354,6 +355,13 @@ def read_claims(text: str) -> QRClaims:
     return QRClaims.from_cbor(_sign1(unpack(text))[1])
 
 
+@lru_cache(maxsize=64)
+def _cose_key(der: bytes, kid: bytes) -> Any:
+    """The COSE key of a signer certificate (made once per certificate)."""
+    pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+    return COSEKey.from_pem(pem, alg="ES256", kid=kid)
+
+
 def verify_sign1(cose: bytes, certificates: Mapping[bytes, bytes]) -> tuple[bytes, bytes]:
     """Check a COSE_Sign1 message (ES256) against signer certificates (DER) by key id;
     returns the payload and the key id.
@@ -370,8 +378,7 @@ def verify_sign1(cose: bytes, certificates: Mapping[bytes, bytes]) -> tuple[byte
     der = certificates.get(kid)
     if der is None:
         raise PayloadError(f"key id {kid.hex()} is not in the trust list")
-    pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
-    key = COSEKey.from_pem(pem, alg="ES256", kid=kid)
+    key = _cose_key(der, kid)
     try:
         payload = COSE.new().decode(cose, key)
     except (CWTError, ValueError) as exc:

@@ -91,7 +91,7 @@ async def check(
     try:
         data = await file.read() if file is not None else b""
         if data:
-            report = await verify_upload(data, state)
+            report = await verify_upload(data, state, photo=True)
         elif qr_text.strip():
             report = verify_qr_text(qr_text, state.trust, state.clock(), state.status).to_dict()
             report = _with_photo(report, state)

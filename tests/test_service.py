@@ -106,7 +106,9 @@ def test_status_look_up_masks_the_id_number(world: World) -> None:
 
 def test_verify_a_file_and_its_qr_text(world: World) -> None:
     pdf = (world.tmp / "files" / f"{world.a['number']}.pdf").read_bytes()
-    report = world.client.post("/api/v1/verify", files={"file": ("any.name", pdf)}).json()
+    report = world.client.post(
+        "/api/v1/verify?photo=true", files={"file": ("any.name", pdf)}
+    ).json()
     assert report["verdict"] == "authentic" and report["valid"] is True
     assert report["source"] == "upload"
     assert report["registry_status"]["status"] == "valid"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,10 @@ def describe(certificate: bytes) -> str:
     return " / ".join(str(p) for p in parts if p) or str(subject.get("common_name", "?"))
 
 
+@lru_cache(maxsize=256)
 def organization(certificate: bytes) -> str | None:
-    """The subject's organisation (O) of a certificate, if it has one."""
+    """The subject's organisation (O) of a certificate, if it has one (remembered: the same
+    few signer certificates are asked about again and again)."""
     try:
         value = a509.Certificate.load(certificate).subject.native.get("organization_name")
     except ValueError:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import click
@@ -57,6 +55,10 @@ __all__ = ["apikey", "serve"]
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Web worker processes.")  # fmt: skip
+@click.option("--verify-workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Processes per web worker that verify uploaded files.")  # fmt: skip
+@click.option("--rate-per-minute", type=click.IntRange(1), default=120, show_default=True,
+              help="Public verification requests one client may make per minute.")  # fmt: skip
 @click.option("--passphrase-env", default=None, metavar="VAR",
               help="Environment variable holding the key stores' passphrase.")  # fmt: skip
 def serve(
@@ -69,11 +71,12 @@ def serve(
     copies: Path,
     batches: Path,
     workers: int,
+    verify_workers: int,
+    rate_per_minute: int,
     passphrase_env: str | None,
 ) -> None:
     """Serve the verification page (/), the API (/api/v1, documented at /docs) until Ctrl-C."""
-    import uvicorn
-
+    from service.server import run
     from service.settings import ServiceSettings
 
     from ..registry.store import database_url
@@ -86,19 +89,11 @@ def serve(
         copies_dir=copies.resolve(),
         batches_dir=batches.resolve(),
         keys_passphrase_env=passphrase_env,
+        verify_workers=verify_workers,
+        rate_per_minute=rate_per_minute,
     )
-    os.environ["DOCGEN_SERVICE"] = settings.to_env()
-    os.environ.setdefault("DOCGEN_SESSION_SECRET", secrets.token_hex(32))
     click.echo(f"serving on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
-    uvicorn.run(
-        "service.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=True,
-        server_header=False,
-    )
+    run(settings, host, port, workers)
 
 
 @main.group()

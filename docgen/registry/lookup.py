@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..identifiers import LICENCE_ROOT, parse_licence_identifier
 from ..qrpayload import PREFIX, PayloadError, read_claims
@@ -29,13 +29,17 @@ __all__ = [
 
 def current_version(session: Session, number: str) -> CertificateRow | None:
     """The newest version of the certificate numbered ``number``."""
-    return session.scalars(
-        select(CertificateRow)
-        .where(CertificateRow.number == number.strip().upper())
-        .options(selectinload(CertificateRow.changes))
-        .order_by(CertificateRow.version.desc())
-        .limit(1)
-    ).first()
+    return (
+        session.scalars(
+            select(CertificateRow)
+            .where(CertificateRow.number == number.strip().upper())
+            .options(joinedload(CertificateRow.changes))
+            .order_by(CertificateRow.version.desc())
+            .limit(1)
+        )
+        .unique()
+        .first()
+    )
 
 
 def find(session: Session, query: str) -> CertificateRow:
@@ -82,12 +86,17 @@ def status_of(session: Session, query: str, at: datetime) -> StatusAnswer:
 
 
 def version_of(session: Session, number: str, version: int) -> CertificateRow | None:
-    """Version ``version`` of the certificate numbered ``number``, if registered."""
-    return session.scalars(
-        select(CertificateRow)
-        .where(CertificateRow.number == number, CertificateRow.version == version)
-        .options(selectinload(CertificateRow.changes))
-    ).first()
+    """Version ``version`` of the certificate numbered ``number``, if registered (with its
+    state changes, in the same query)."""
+    return (
+        session.scalars(
+            select(CertificateRow)
+            .where(CertificateRow.number == number, CertificateRow.version == version)
+            .options(joinedload(CertificateRow.changes))
+        )
+        .unique()
+        .first()
+    )
 
 
 def by_identifier(session: Session, identifier: str) -> CertificateRow | None:
