@@ -110,10 +110,10 @@ def _two_hundred(folder: Path) -> tuple[Path, dict[int, tuple[str, str]]]:
         rows[index]["_no_photo"] = True
         bad[index + 2] = ("photo", "照片缺失")
     for n in range(5):
-        copy = dict(rows[10 + n])
+        copy = dict(rows[20 + n])  # rows 20-24 are good ones
         copy["name"] = "重复" + copy["name"][:1]
         rows.append(copy)
-        bad[len(rows) + 1] = ("id_number", f"与第 {10 + n + 2} 行为同一考生")
+        bad[len(rows) + 1] = ("id_number", f"与第 {20 + n + 2} 行为同一考生")
     return _write("rescuer", rows, folder), bad
 
 

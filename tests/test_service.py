@@ -8,6 +8,7 @@ against a real uvicorn server on 127.0.0.1.
 from __future__ import annotations
 
 import io
+import json
 import socket
 import time
 import warnings
@@ -23,10 +24,11 @@ from fastapi.routing import APIRoute
 from PIL import Image
 
 from docgen.clock import parse_at
+from docgen.samples import sample_record
 from service import ServiceSettings, create_app
 
-from .conftest import Sealed
-from .service_world import SECRET, Clock, registered, served
+from .conftest import AT, Sealed
+from .service_world import B_RECORD, K3, SECRET, Clock, registered, served
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -282,3 +284,94 @@ def test_a_50_mb_upload_is_refused_before_it_is_read(world: World) -> None:
             reply_text = reply.decode("latin-1")
         assert reply_text.startswith("HTTP/1.1 413"), reply_text[:200]
         assert "too_large" in reply_text
+
+
+def _bearer(world: World) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.api_key}"}
+
+
+def test_an_issuing_body_submits_a_batch_and_follows_it(world: World, tmp_path: Path) -> None:
+    from docgen.batch import write_sample_batch
+
+    results, photos = write_sample_batch(
+        K3, 4, tmp_path / "sitting", AT.date(), photos_zip=True, bad=1
+    )
+    submitted = world.client.post(
+        "/api/v1/issuer/batches",
+        headers=_bearer(world),
+        data={"kind": K3, "at": AT.isoformat()},
+        files={
+            "results": ("results.csv", results.read_bytes()),
+            "photos": ("photos.zip", photos.read_bytes()),
+        },
+    )
+    assert submitted.status_code == 202, submitted.text
+    progress_url = submitted.json()["progress"]
+    deadline = time.monotonic() + 120
+    while True:
+        progress = world.client.get(progress_url, headers=_bearer(world)).json()
+        if progress["state"] in {"done", "failed"} and not progress.get("running"):
+            break
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.5)
+    assert progress["state"] == "done", progress
+    assert (progress["issued"], progress["rejected"], progress["void"]) == (3, 1, 0)
+    stranger = world.client.get(progress_url, headers={"Authorization": "Bearer dgk_x_y"})
+    assert stranger.status_code == 401
+
+
+def test_an_issuing_body_corrects_and_revokes_its_own_certificate(world: World) -> None:
+    number = world.b["number"]
+    record = {**sample_record(K3), **B_RECORD, "category": "建筑施工安全"}
+    corrected = world.client.post(
+        f"/api/v1/issuer/certificates/{number}/correct",
+        headers=_bearer(world),
+        json={"record": record, "reason": "专业类别更正"},
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["version"] == 2
+    bad = world.client.post(
+        f"/api/v1/issuer/certificates/{number}/correct",
+        headers=_bearer(world),
+        json={"record": {**record, "id_number": "320102199207152421"}},
+    )
+    assert bad.status_code == 422 and "id_number" in bad.json()["message"]
+    revoked = world.client.post(
+        f"/api/v1/issuer/certificates/{number}/revoke",
+        headers=_bearer(world),
+        json={"reason": "证书信息错误，已重新发证"},
+    )
+    assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
+    status = world.client.get(f"/api/v1/certificates/{number}/status").json()
+    assert status["status"] == "revoked" and status["version"] == 2
+
+
+def test_a_verification_over_its_time_limit_is_422(world: World) -> None:
+    settings = ServiceSettings(**{**world.settings.__dict__, "verify_seconds": 0.01})
+    pdf = (world.tmp / "files" / f"{world.a['number']}.pdf").read_bytes()
+    with TestClient(create_app(settings, world.clock)) as client:
+        slow = client.post("/api/v1/verify", files={"file": ("c.pdf", pdf)})
+        assert slow.status_code == 422 and slow.json()["error"] == "not_checked_in_time"
+        # the pool was replaced: the next request is checked normally
+    relaxed = ServiceSettings(**{**world.settings.__dict__, "verify_seconds": 60})
+    with TestClient(create_app(relaxed, world.clock)) as client:
+        assert client.post("/api/v1/verify", files={"file": ("c.pdf", pdf)}).status_code == 200
+
+
+def test_the_access_log_holds_no_personal_data(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ServiceSettings(**{**world.settings.__dict__, "access_log": True})
+    with (
+        caplog.at_level("INFO", logger="docgen.access"),
+        TestClient(create_app(settings, world.clock)) as client,
+    ):
+        client.get(f"/api/v1/certificates/{world.a['number']}/status")
+        client.post("/api/v1/holder/login", json={"id_number": world.a["id_number"], "secret": "x"})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "docgen.access"]
+    assert [line["status"] for line in lines] == [200, 401]
+    text = caplog.text
+    assert world.a["number"] not in text and world.a["id_number"] not in text
+    assert "testclient" not in text and {"method", "route", "status", "ms", "client"} <= set(
+        lines[0]
+    )
