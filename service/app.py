@@ -105,7 +105,11 @@ def create_app(
 
     if settings.access_log:
         app.add_middleware(AccessLog)
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_upload_bytes,
+        larger={"/api/v1/issuer/batches": settings.max_batch_bytes},
+    )
     return app
 
 

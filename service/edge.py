@@ -65,20 +65,23 @@ async def _refuse(send: Send, status: int, error: str, message: str) -> None:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes: by ``Content-Length`` before reading, and
-    by counting while reading."""
+    """Refuse request bodies over ``limit`` bytes (``larger`` for paths starting with one of
+    its keys): by ``Content-Length`` before reading, and by counting while reading."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((n for p, n in self.larger.items() if path.startswith(p)), self.limit)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        too_big = f"the upload is larger than {self.limit // (1024 * 1024)} MB"
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        too_big = f"the upload is larger than {limit // (1024 * 1024)} MB"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _refuse(send, 413, "too_large", too_big)
             return
         seen = 0
@@ -89,7 +92,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise TooLarge
             return message
 

@@ -32,6 +32,8 @@ class ServiceSettings:
     batches_dir: Path = Path("batches")
     batch_workers: int = 1
     max_upload_bytes: int = 20 * _MB
+    #: A batch submission (results and a photo ZIP) may be larger.
+    max_batch_bytes: int = 2048 * _MB
     max_image_pixels: int = 40_000_000
     verify_seconds: float = 20.0
     verify_workers: int = 2
