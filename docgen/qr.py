@@ -7,9 +7,10 @@ personal data in clear.
 from __future__ import annotations
 
 import io
+from typing import Any, cast
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
+import zxingcpp
+from PIL import Image
 
 __all__ = ["QR_PIXELS_PER_MODULE", "placeholder_qr_png", "qr_modules", "qr_png"]
 
@@ -22,10 +23,7 @@ def qr_png(text: str) -> bytes:
 
     The quiet zone is left to the layout: the QR box in each template keeps a white margin.
     """
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, box_size=QR_PIXELS_PER_MODULE, border=0)
-    code.add_data(text)
-    code.make(fit=True)
-    image = code.make_image().get_image().convert("1")
+    image = _image(text, "Q", QR_PIXELS_PER_MODULE).convert("1")
     out = io.BytesIO()
     image.save(out, "PNG", optimize=False)
     return out.getvalue()
@@ -36,7 +34,19 @@ def placeholder_qr_png(identifier: str) -> bytes:
     return qr_png(f"ECERT:{identifier}")
 
 
-_LEVELS = {"L": ERROR_CORRECT_L, "M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q, "H": ERROR_CORRECT_H}
+_LEVELS = frozenset("LMQH")
+
+
+def _image(text: str, error_correction: str, scale: int) -> Image.Image:
+    """The QR code of ``text`` made by zxing-cpp's encoder (C++: the smallest version that
+    holds it, the mask chosen by the standard's penalty rules), as an 8-bit image."""
+    barcode = zxingcpp.create_barcode(
+        text, zxingcpp.BarcodeFormat.QRCode, ec_level=error_correction
+    )
+    image = barcode.to_image(scale=scale, add_quiet_zones=False)
+    height, width = image.shape
+    pixels = bytes(memoryview(cast(Any, image)))  # the stubs do not say it is a buffer
+    return Image.frombytes("L", (width, height), pixels)
 
 
 def qr_modules(text: str, error_correction: str = "Q") -> list[list[bool]]:
@@ -48,7 +58,7 @@ def qr_modules(text: str, error_correction: str = "Q") -> list[list[bool]]:
     """
     if error_correction not in _LEVELS:
         raise ValueError(f"unknown QR error correction {error_correction!r}")
-    code = qrcode.QRCode(error_correction=_LEVELS[error_correction], border=0)
-    code.add_data(text)
-    code.make(fit=True)
-    return [list(row) for row in code.get_matrix()]
+    image = _image(text, error_correction, 1)
+    width = image.width
+    data = image.tobytes()
+    return [[data[row + col] == 0 for col in range(width)] for row in range(0, len(data), width)]
