@@ -8,11 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..batch import BatchOptions, run_batch, write_sample_batch
 from ..clock import BEIJING, now
 from ..errors import DocgenError
 from ..kinds import KIND_NAMES
-from ..signing.keystore import PROFILES
+from ..signing.profiles import PROFILES
 from .common import (
     PASSPHRASE_HELP,
     at_option,
@@ -83,6 +82,8 @@ def batch(
     English): check every row, judge eligibility from the scores, number, render, seal and
     register each eligible candidate exactly once. Running the same command again after a
     crash or Ctrl-C continues where it stopped."""
+    from ..batch import BatchOptions, run_batch
+
     options = BatchOptions(
         results=results, kind=kind, photos=photos, out_dir=out, keys_dir=keys_dir, at=at,
         db=db, workers=workers, scheduler=scheduler, profile=profile,
@@ -138,6 +139,8 @@ def sample_batch(
 ) -> None:
     """Write a results file of ROWS made-up candidates and their photos (all eligible
     unless --bad)."""
+    from ..batch import write_sample_batch
+
     if bad > rows // 2:
         fail([f"--bad: at most half the rows ({rows // 2})"])
     day = (at or now()).astimezone(BEIJING).date()

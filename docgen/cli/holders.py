@@ -11,11 +11,9 @@ from pathlib import Path
 
 import click
 
-from ..annotation import annotate, certificates_of, register, sign_in
 from ..clock import now
 from ..errors import DocgenError, RecordError
-from ..registry import Registry
-from ..signing.keystore import PROFILES
+from ..signing.profiles import PROFILES
 from .common import PASSPHRASE_HELP, at_option, db_option, fail, keys_option, main
 from .issuing import open_sealer
 
@@ -45,6 +43,9 @@ def holder_register(
 ) -> None:
     """Create your account: a certificate in the registry must carry your ID number and
     name."""
+    from ..annotation import register
+    from ..registry import Registry
+
     secret = _secret(secret_env)
     try:
         with Registry.open(db) as registry:
@@ -64,6 +65,9 @@ def holder_certificates(
     id_number: str, secret_env: str, db: str | None, at: datetime | None, as_json: bool
 ) -> None:
     """List your certificates (every version) with their status."""
+    from ..annotation import certificates_of, sign_in
+    from ..registry import Registry
+
     secret = _secret(secret_env)
     at = at or now()
     try:
@@ -111,6 +115,9 @@ def annotate_command(
 ) -> None:
     """Annotate (加注) your certificate NUMBER for a use scenario and a window of days, and
     write the annotated copy: the issuer's sealed files plus a signed 加注 band."""
+    from ..annotation import annotate, sign_in
+    from ..registry import Registry
+
     secret = _secret(secret_env)
     at = at or now()
     sealer = open_sealer(keys_dir, profile, None, passphrase_env)

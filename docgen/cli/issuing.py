@@ -5,20 +5,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from stdnum.cn import uscc
-from stdnum.exceptions import ValidationError as StdnumError
 
 from ..clock import now
 from ..errors import DocgenError, RecordError
-from ..issuing import issue_records, validate_records
 from ..kinds import KIND_NAMES, load_kind
-from ..registry import Registry, lifecycle
-from ..samples import sample_record
-from ..signing.keystore import PROFILES, IssuerIdentity, KeyStore
-from ..signing.sealer import Sealer
-from ..validation import validate_record
+from ..signing.profiles import PROFILES
 from .common import (
     PASSPHRASE_HELP,
     at_option,
@@ -31,6 +25,10 @@ from .common import (
     passphrase,
 )
 
+if TYPE_CHECKING:
+    from ..signing.sealer import Sealer
+
+
 __all__ = ["issue", "keys", "kinds", "open_sealer", "sample"]
 
 
@@ -40,6 +38,8 @@ __all__ = ["issue", "keys", "kinds", "open_sealer", "sample"]
 )
 def sample(kind: str) -> None:
     """Print a valid sample record of KIND as JSON (photo embedded as a data URI)."""
+    from ..samples import sample_record
+
     click.echo(json.dumps(sample_record(kind), ensure_ascii=False, indent=2))
 
 
@@ -92,6 +92,12 @@ def keys_init(
     passphrase_env: str | None,
 ) -> None:
     """Create roots, seal maker, signer generation 1 and the seal; write the trust list."""
+    from stdnum.cn import uscc
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    from ..signing.keystore import IssuerIdentity, KeyStore
+    from ..validation import validate_record
+
     at = at or now()
     title = "电子证照专用章"
     if issuer_from is not None:
@@ -133,6 +139,8 @@ def keys_init(
 @click.option("--passphrase-env", default=None, metavar="VAR", help=PASSPHRASE_HELP)
 def keys_rotate(folder: Path, at: datetime | None, passphrase_env: str | None) -> None:
     """Add a signer generation (both profiles) and a new seal; older ones stay trusted."""
+    from ..signing.keystore import KeyStore
+
     try:
         store = KeyStore.open(folder, passphrase(passphrase_env))
         generation = store.rotate(at or now())
@@ -198,6 +206,9 @@ def issue(
 ) -> None:
     """Validate records, render each to OFD and PDF, seal them, register them in the
     registry and write them (all or nothing), print the paths."""
+    from ..issuing import issue_records, validate_records
+    from ..registry import Registry, lifecycle
+
     records = load_records(data)
     at = at or now()
     try:
@@ -234,6 +245,9 @@ def open_sealer(
     keys_dir: Path, profile: str, tsa_url: str | None, passphrase_env: str | None
 ) -> Sealer:
     """The sealer of the key store in ``keys_dir`` (exits with one line if it cannot open)."""
+    from ..signing.keystore import KeyStore
+    from ..signing.sealer import Sealer
+
     try:
         return Sealer(KeyStore.open(keys_dir, passphrase(passphrase_env)), profile, tsa_url)
     except DocgenError as exc:

@@ -12,22 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..atomic import write_atomically
 from ..clock import now
 from ..errors import DocgenError, RecordError
-from ..registry import NotFoundError, Registry, lifecycle, status_of
-from ..registry.audit import verify_chain
-from ..registry.export import export_since
-from ..registry.legacy import import_legacy
-from ..registry.statuslist import build_status_list
-from ..signing.keystore import PROFILES, KeyStore
-from ..signing.sealer import Sealer
-from ..signing.statuslist import sign_status_list
-from ..statuslist import Code
+from ..signing.profiles import PROFILES
 from .common import (
     PASSPHRASE_HELP,
     at_option,
@@ -40,6 +31,11 @@ from .common import (
     passphrase,
 )
 from .issuing import open_sealer
+
+if TYPE_CHECKING:
+    from ..registry import Registry, lifecycle
+    from ..signing.sealer import Sealer
+
 
 __all__ = [
     "audit",
@@ -72,6 +68,8 @@ class _Change:
     def run(self, change: Callable[[Registry, Sealer, _Change], lifecycle.Written]) -> None:
         """Open the sealer and the registry, make the change, print the new version and
         its files, or one line per error (exit 1)."""
+        from ..registry import Registry
+
         sealer = open_sealer(self.keys_dir, self.profile, None, self.passphrase_env)
         try:
             with Registry.open(self.db) as registry:
@@ -145,6 +143,8 @@ def db() -> None:
 @db_option()
 def db_upgrade(db: str | None) -> None:
     """Create the registry, or migrate an older schema to this version's."""
+    from ..registry import Registry
+
     try:
         with Registry.open(db, upgrade=True) as registry:
             click.echo(f"registry at {registry.engine.url.render_as_string()}: schema is current")
@@ -160,6 +160,8 @@ def db_upgrade(db: str | None) -> None:
 @at_option("Time the revocation takes effect (default: now).")
 def revoke(number: str, reason: str, db: str | None, operator: str, at: datetime | None) -> None:
     """Revoke certificate NUMBER (its current version)."""
+    from ..registry import Registry, lifecycle
+
     try:
         with Registry.open(db) as registry:
             row = lifecycle.revoke(
@@ -187,6 +189,8 @@ def correct(
     change: _Change,
 ) -> None:
     """Issue a corrected new version of NUMBER; the old version becomes superseded."""
+    from ..registry import lifecycle
+
     records = load_records(data)
     if len(records) != 1:
         fail([f"{data}: holds {len(records)} records; a correction takes one"])
@@ -216,6 +220,8 @@ def reissue(
 ) -> None:
     """补发: replace a lost or damaged certificate by a new e-certificate version (never by
     paper)."""
+    from ..registry import lifecycle
+
     record = None
     if data is not None:
         record = _with_photo_path(load_records(data)[0], data.parent)
@@ -240,6 +246,8 @@ def review(
     change: _Change,
 ) -> None:
     """复审 of special-operations certificate NUMBER: within the 60 days before 应复审日期."""
+    from ..registry import lifecycle
+
     change.run(
         lambda registry, sealer, c: lifecycle.review(
             registry, number, sealer, clean_record=clean_record, **c.common
@@ -255,6 +263,8 @@ def extend(
     change: _Change,
 ) -> None:
     """证书延期 of NUMBER: a new version whose validity ends later (years from the kind file)."""
+    from ..registry import lifecycle
+
     change.run(lambda registry, sealer, c: lifecycle.extend(registry, number, sealer, **c.common))
 
 
@@ -266,6 +276,8 @@ def extend(
 def status(query: str, db: str | None, at: datetime | None, as_json: bool) -> None:
     """The status of a certificate, by NUMBER, GB/T 36904 IDENTIFIER or QR text: exit 0
     when valid, 1 when not (revoked, superseded, expired, ...)."""
+    from ..registry import NotFoundError, Registry, status_of
+
     try:
         with Registry.open(db, reader=True) as registry, registry.reading() as session:
             answer = status_of(session, query, at or now())
@@ -291,6 +303,9 @@ def audit() -> None:
 @db_option()
 def audit_verify(db: str | None) -> None:
     """Recompute the audit log's hash chain; name the first row that was changed."""
+    from ..registry import Registry
+    from ..registry.audit import verify_chain
+
     try:
         with Registry.open(db, reader=True) as registry, registry.reading() as session:
             check = verify_chain(session)
@@ -329,6 +344,13 @@ def status_list_export(
     at: datetime | None,
 ) -> None:
     """Write the issuing body's signed status list (COSE_Sign1) to OUT."""
+    from ..atomic import write_atomically
+    from ..registry import Registry
+    from ..registry.statuslist import build_status_list
+    from ..signing.keystore import KeyStore
+    from ..signing.statuslist import sign_status_list
+    from ..statuslist import Code
+
     at = at or now()
     try:
         store = KeyStore.open(keys_dir, passphrase(passphrase_env))
@@ -358,6 +380,9 @@ def import_legacy_command(
     """Register old-style certificates (no QR, no file) from CSV_FILE, to be looked up by
     number. Columns: kind, number, name, id_number, issuer, issuer_code, issue_date
     (required); id_type, first_issue_date, valid_from, valid_to, review_date."""
+    from ..registry import Registry
+    from ..registry.legacy import import_legacy
+
     try:
         with Registry.open(db) as registry:
             count = import_legacy(registry, csv_file, operator=operator, at=at or now())
@@ -380,6 +405,9 @@ def import_legacy_command(
 def export_command(since: str, out: Path, db: str | None) -> None:
     """Write the GB/T 36903 core items of what changed since a day, as JSON and CSV (for the
     national platform); the same call gives the same files."""
+    from ..registry import Registry
+    from ..registry.export import export_since
+
     try:
         day = date.fromisoformat(since)
     except ValueError:

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ..atomic import write_atomically
 from ..errors import DocgenError
 from .certs import CertRole, Subject, ecdsa_certificate, sm2_certificate
+from .profiles import PROFILES
 from .seal import SealSpec, make_seal
 from .sealpic import draw_seal
 from .sm2 import KeyFileError, SM2PrivateKey
@@ -47,7 +48,6 @@ __all__ = [
     "key_id",
 ]
 
-PROFILES = ("sm2", "ecdsa")
 TRUST_LIST_FORMAT = "docgen-trust-list/1"
 _INDEX = "keystore.json"
 _ROOT_DAYS = 20 * 365
