@@ -51,6 +51,7 @@ from docgen.validation import validate_record
 from service.jwks import JwksError, jwks_from_trust, jwks_from_trust_files
 
 from .conftest import AT, ISSUER, KEYS_AT, issue_sealed, require_tool, run
+from .test_signed_qr import trusted_signers
 
 DRIVER = Path(__file__).parent / "js" / "verify_qr.mjs"
 DAY = AT.date().isoformat()
@@ -84,19 +85,6 @@ def verify_js(
         "verified"
     ]
     return verified
-
-
-def signer_certificates(store: KeyStore) -> dict[bytes, bytes]:
-    """kid -> certificate DER of the ECDSA signers in a store's trust list (as the
-    Python verifier reads them)."""
-    trust = json.loads((store.folder / "trust.json").read_text("utf-8"))
-    return {
-        bytes.fromhex(s["kid"]): x509.load_pem_x509_certificate(
-            s["certificate"].encode()
-        ).public_bytes(serialization.Encoding.DER)
-        for s in trust["signers"]
-        if s["profile"] == "ecdsa"
-    }
 
 
 def trust_of(store: KeyStore) -> dict[str, Any]:
@@ -163,7 +151,7 @@ def test_the_signed_claims_read_as_python_reads_them(
     kind: str, store: KeyStore, signer: Signer, jwks: dict[str, Any], tmp_path: Path
 ) -> None:
     text = sign_claims(sample_claims(kind), signer)
-    expected, kid = verify_payload(text, signer_certificates(store))
+    expected, kid = verify_payload(text, trusted_signers(store.folder))
     got = verify_js(tmp_path, text, jwks)
     assert got["ok"] is True and got["reason"] is None, got
     assert got["kid"] == kid.hex() == signer.kid.hex()
@@ -225,7 +213,7 @@ def test_compressed_and_uncompressed_payloads_both_verify(
     long_name = replace(sample_claims("skill"), holder="欧阳" * 40)
     packed = sign_claims(long_name, signer)
     assert base45.b45decode(packed[len(PREFIX) :])[0] == 0x78
-    certificates = signer_certificates(store)
+    certificates = trusted_signers(store.folder)
     for form in (plain, zipped, packed):
         assert not python_refuses(form, certificates)
         got = verify_js(tmp_path, form, jwks)
@@ -247,7 +235,7 @@ def test_an_annotation_payload_gives_its_window(
         valid_to=date(2026, 12, 19),
     )
     text = pack(sign_cose(annotation.to_cbor(), signer))
-    expected, _ = verify_annotation(text, signer_certificates(store))
+    expected, _ = verify_annotation(text, trusted_signers(store.folder))
     got = verify_js(tmp_path, text, jwks)
     assert got["ok"] and got["key_valid_on_issue"] and got["claims"] is None
     assert got["kind"] == "safety-engineer"
@@ -315,7 +303,7 @@ def test_a_flipped_signature_byte_is_refused(
     cose = bytearray(unpack(sign_claims(sample_claims("skill"), signer)))
     cose[-1] ^= 0x01  # the last byte of the COSE_Sign1 is the last byte of s
     text = pack(bytes(cose))
-    assert python_refuses(text, signer_certificates(store))
+    assert python_refuses(text, trusted_signers(store.folder))
     got = verify_js(tmp_path, text, jwks)
     assert got["ok"] is False and got["code"] == "signature"
     assert "signature does not verify" in got["reason"] and "签名验证失败" in got["reason_zh"]
@@ -330,7 +318,7 @@ def test_forged_claims_are_refused(
     assert len(original) == len(forged)  # the structure stays well-formed: only the signature
     cose = unpack(sign_claims(claims, signer))
     text = pack(cose.replace(original, forged))
-    assert python_refuses(text, signer_certificates(store))
+    assert python_refuses(text, trusted_signers(store.folder))
     assert verify_js(tmp_path, text, jwks)["code"] == "signature"
 
 
@@ -339,7 +327,7 @@ def test_a_key_from_another_store_is_unknown(
 ) -> None:
     foreign = Sealer(other_store).ecdsa_signer
     text = sign_claims(sample_claims("skill"), foreign)
-    assert python_refuses(text, signer_certificates(store))
+    assert python_refuses(text, trusted_signers(store.folder))
     got = verify_js(tmp_path, text, jwks)
     assert got["ok"] is False and got["code"] == "unknown_kid"
     assert got["kid"] == foreign.kid.hex() and "not in the trust list" in got["reason"]
@@ -401,7 +389,7 @@ def test_malformed_signed_claims_are_refused(
         cbor2.dumps({**good, 6: 10**7}),  # past year 9999
     ):
         text = pack(sign_cose(payload, signer))
-        assert python_refuses(text, signer_certificates(store))
+        assert python_refuses(text, trusted_signers(store.folder))
         got = verify_js(tmp_path, text, jwks)
         assert got["ok"] is False and got["code"] == "claims", got
         assert "签名数据格式错误" in got["reason_zh"]

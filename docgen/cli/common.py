@@ -30,6 +30,8 @@ __all__ = [
     "main",
     "operator_option",
     "passphrase",
+    "status_list_option",
+    "trust_option",
 ]
 
 
@@ -106,6 +108,28 @@ def keys_option(
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("keys"),
         show_default=True,
+        help=help_text,
+    )
+
+
+def trust_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The repeatable ``--trust FILE`` option (parameter ``trust_files``)."""
+    return click.option(
+        "--trust",
+        "trust_files",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=help_text,
+    )
+
+
+def status_list_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The repeatable ``--status-list FILE`` option (parameter ``status_lists``)."""
+    return click.option(
+        "--status-list",
+        "status_lists",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
         help=help_text,
     )
 

@@ -8,7 +8,7 @@ import click
 
 from ..clock import now
 from ..errors import DocgenError
-from .common import db_option, fail, main
+from .common import db_option, fail, main, status_list_option, trust_option
 
 __all__ = ["apikey", "serve"]
 
@@ -25,20 +25,8 @@ __all__ = ["apikey", "serve"]
     help="An issuing body's key store, for annotated copies and its API; repeatable. "
     "A service that only verifies needs none.",
 )
-@click.option(
-    "--trust",
-    "trust_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Trust list (trust.json); repeatable. Default: keys/trust.json.",
-)
-@click.option(
-    "--status-list",
-    "status_lists",
-    multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="A signed status list to publish; repeatable.",
-)
+@trust_option("Trust list (trust.json); repeatable. Default: keys/trust.json.")
+@status_list_option("A signed status list to publish; repeatable.")
 @click.option(
     "--copies",
     type=click.Path(file_okay=False, path_type=Path),

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..clock import now
-from .common import at_option, main
+from .common import at_option, main, status_list_option, trust_option
 
 __all__ = ["verify_command"]
 
@@ -20,13 +20,9 @@ _DEFAULT_TRUST = Path("keys/trust.json")
 
 @main.command("verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--trust",
-    "trust_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trust list (trust.json); repeat for several issuing bodies. "
-    "Default: keys/trust.json when it exists.",
+@trust_option(
+    "Trust list (trust.json); repeat for several issuing bodies. "
+    "Default: keys/trust.json when it exists."
 )
 @at_option("Time to check validity at (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report(s) as JSON.")
@@ -37,12 +33,8 @@ _DEFAULT_TRUST = Path("keys/trust.json")
     default=None,
     help="Ask this registry for each certificate's status (read only).",
 )
-@click.option(
-    "--status-list",
-    "status_lists",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A signed status list (docgen status-list export), for status offline; repeatable.",
+@status_list_option(
+    "A signed status list (docgen status-list export), for status offline; repeatable."
 )
 def verify_command(
     paths: tuple[Path, ...],
