@@ -57,18 +57,21 @@ class PdfFacts:
     qr: ScanResult | None = None
 
 
-def _pages(data: bytes) -> list[Image.Image]:
+def _pages(data: bytes, first: int, last: int | None) -> list[Image.Image]:
+    """Pages ``first``..``last`` (None: to the end) rendered at :data:`RENDER_DPI` as plain
+    PPM (PNG would spend four times the rendering on compressing what is read at once)."""
     with tempfile.TemporaryDirectory(prefix="verify-") as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
+        pages_asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
         subprocess.run(
-            ["pdftoppm", "-r", str(RENDER_DPI), "-png", str(source), str(Path(folder) / "p")],
+            ["pdftoppm", "-r", str(RENDER_DPI), *pages_asked, str(source), str(Path(folder) / "p")],
             capture_output=True,
             check=False,
             timeout=_TOOL_TIMEOUT,
         )
         pages = []
-        for path in sorted(Path(folder).glob("p-*.png")):
+        for path in sorted(Path(folder).glob("p-*.ppm")):
             with Image.open(path) as image:
                 image.load()
                 pages.append(image.copy())
@@ -86,13 +89,26 @@ def _text(data: bytes) -> str:
     return result.stdout.decode("utf-8", "replace")
 
 
-def _scan_pages(data: bytes) -> ScanResult | None:
+def _scan_pages(data: bytes, count: int) -> ScanResult | None:
+    """The QR of the first of ``count`` pages that has one: page 1 first (where our
+    certificates carry it), the others only when it has none."""
     last = None
-    for page in _pages(data):
-        last = scan_image(page)
-        if last.found:
-            return last
+    for first, final in ((1, 1), (2, None)):
+        if first > count:
+            break
+        for page in _pages(data, first, final):
+            last = scan_image(page)
+            if last.found:
+                return last
     return last
+
+
+def _page_count(reader: PdfFileReader) -> int:
+    try:
+        count = reader.root["/Pages"]["/Count"]
+    except (KeyError, PdfError, TypeError):
+        return 2  # unknown: look past page 1 too
+    return int(count) if isinstance(count, int) else 2
 
 
 def _metadata(reader: PdfFileReader) -> dict[str, str]:
@@ -258,7 +274,7 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         return facts
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
     facts.text = _text(data)
-    facts.qr = _scan_pages(data)
+    facts.qr = _scan_pages(data, _page_count(reader))
     if not signatures and b"/ByteRange" in data:
         report.add(
             "signature",
