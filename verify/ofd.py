@@ -158,7 +158,9 @@ def _annotation_texts(parts: dict[str, bytes], document: etree._Element, doc_dir
 
 
 def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
-    best: ScanResult | None = None
+    """The QR of the first image resource that holds one; images of two or three colours
+    (what a QR is) are tried before photographs, which every step fails on slowly."""
+    candidates: list[tuple[bool, int, Image.Image]] = []
     for path, data in parts.items():
         if not path.lower().endswith(_IMAGE_SUFFIXES):
             continue
@@ -169,6 +171,9 @@ def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
             continue
         if min(image.size) < 21:  # no QR code is smaller than 21 modules
             continue
+        candidates.append((image.getcolors(4) is None, len(candidates), image))
+    best: ScanResult | None = None
+    for _, _, image in sorted(candidates, key=lambda c: c[:2]):
         result = scan_image(image)
         if result.found:
             return result
