@@ -173,8 +173,8 @@ def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
             continue
         candidates.append((image.getcolors(4) is None, len(candidates), image))
     best: ScanResult | None = None
-    for _, _, image in sorted(candidates, key=lambda c: c[:2]):
-        result = scan_image(image)
+    for _, _, candidate in sorted(candidates, key=lambda c: c[:2]):
+        result = scan_image(candidate)
         if result.found:
             return result
         best = best or result
