@@ -29,6 +29,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from docgen.kinds import KIND_NAMES, load_kind
 from docgen.metadata import METADATA_PREFIX
 
 from .qrscan import ScanResult, scan_image
@@ -46,6 +47,8 @@ RENDER_DPI = 200
 _PERMITTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _METADATA_PREFIX = f"/{METADATA_PREFIX}"
 _TOOL_TIMEOUT = 120
+#: White margin around a kind's QR box when only that region is rendered.
+_QR_MARGIN_MM = 4.0
 
 
 @dataclass
@@ -57,15 +60,29 @@ class PdfFacts:
     qr: ScanResult | None = None
 
 
-def _pages(data: bytes, first: int, last: int | None) -> list[Image.Image]:
+def _pages(
+    data: bytes, first: int, last: int | None, crop: tuple[int, int, int, int] | None = None
+) -> list[Image.Image]:
     """Pages ``first``..``last`` (None: to the end) rendered at :data:`RENDER_DPI` as plain
-    PPM (PNG would spend four times the rendering on compressing what is read at once)."""
+    PPM (PNG would spend four times the rendering on compressing what is read at once);
+    with ``crop`` (x, y, width, height in pixels), only that region of each."""
     with tempfile.TemporaryDirectory(prefix="verify-") as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
-        pages_asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
+        asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
+        if crop is not None:
+            asked += [
+                "-x",
+                str(crop[0]),
+                "-y",
+                str(crop[1]),
+                "-W",
+                str(crop[2]),
+                "-H",
+                str(crop[3]),
+            ]
         subprocess.run(
-            ["pdftoppm", "-r", str(RENDER_DPI), *pages_asked, str(source), str(Path(folder) / "p")],
+            ["pdftoppm", "-r", str(RENDER_DPI), *asked, str(source), str(Path(folder) / "p")],
             capture_output=True,
             check=False,
             timeout=_TOOL_TIMEOUT,
@@ -76,6 +93,35 @@ def _pages(data: bytes, first: int, last: int | None) -> list[Image.Image]:
                 image.load()
                 pages.append(image.copy())
         return pages
+
+
+def _qr_regions(metadata: dict[str, str]) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """Where a certificate of the kind the metadata names prints its QR code: (page, crop
+    in pixels at :data:`RENDER_DPI`). Only a hint for where to look first: the metadata is
+    not trusted, and a QR elsewhere is still found by rendering the whole pages."""
+    code = metadata.get("LicenceTypeCode")
+    kind = next((k for k in map(load_kind, KIND_NAMES) if k.type_code == code), None)
+    if kind is None:
+        return []
+    scale = RENDER_DPI / 25.4
+    regions = []
+    for number, page in enumerate(kind.pages, 1):
+        for item in page["items"]:
+            if item.get("type") == "qr":
+                x, y, w, h = (float(v) for v in item["box"])
+                pad = _QR_MARGIN_MM
+                regions.append(
+                    (
+                        number,
+                        (
+                            max(0, round((x - pad) * scale)),
+                            max(0, round((y - pad) * scale)),
+                            round((w + 2 * pad) * scale),
+                            round((h + 2 * pad) * scale),
+                        ),
+                    )
+                )
+    return regions
 
 
 def _text(data: bytes) -> str:
@@ -89,10 +135,18 @@ def _text(data: bytes) -> str:
     return result.stdout.decode("utf-8", "replace")
 
 
-def _scan_pages(data: bytes, count: int) -> ScanResult | None:
-    """The QR of the first of ``count`` pages that has one: page 1 first (where our
-    certificates carry it), the others only when it has none."""
+def _scan_pages(
+    data: bytes, count: int, hints: list[tuple[int, tuple[int, int, int, int]]]
+) -> ScanResult | None:
+    """The QR of the first page that has one: first where the kind prints it (``hints``),
+    then page 1 whole (where our certificates carry it), the others only when it has none."""
     last = None
+    for number, crop in hints:
+        if number <= count:
+            for region in _pages(data, number, number, crop):
+                last = scan_image(region)
+                if last.found:
+                    return last
     for first, final in ((1, 1), (2, None)):
         if first > count:
             break
@@ -274,7 +328,10 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         return facts
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
     facts.text = _text(data)
-    facts.qr = _scan_pages(data, _page_count(reader))
+    # An original certificate (one signature) shows one QR where its kind prints it; an
+    # annotated copy has a second one in its band: the whole page is read for it.
+    hints = _qr_regions(facts.metadata) if len(signatures) == 1 else []
+    facts.qr = _scan_pages(data, _page_count(reader), hints)
     if not signatures and b"/ByteRange" in data:
         report.add(
             "signature",
