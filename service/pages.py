@@ -14,7 +14,7 @@ from docgen.registry import NotFoundError, status_of
 from verify.api import verify_qr_text
 
 from .i18n import LANGUAGES, STEPS, words
-from .public import _with_photo, verify_upload
+from .public import verify_upload, with_photo
 from .state import limit, state_of
 
 __all__ = ["router"]
@@ -94,7 +94,7 @@ async def check(
             report = await verify_upload(data, state, photo=True)
         elif qr_text.strip():
             report = verify_qr_text(qr_text, state.trust, state.clock(), state.status).to_dict()
-            report = _with_photo(report, state)
+            report = with_photo(report, state)
         elif number.strip():
             return _status_page(request, number.strip().upper())
         else:

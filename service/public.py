@@ -21,7 +21,7 @@ from verify.api import verify_qr_text
 from .edge import VerifyTimeout, sniff
 from .state import ServiceState, limit, refuse, state_of
 
-__all__ = ["checked_upload", "router", "verify_upload"]
+__all__ = ["checked_upload", "router", "verify_upload", "with_photo"]
 
 router = APIRouter(tags=["public"])
 
@@ -74,7 +74,7 @@ def checked_upload(data: bytes, state: ServiceState) -> str:
     return kind
 
 
-def _with_photo(report: dict[str, Any], state: ServiceState) -> dict[str, Any]:
+def with_photo(report: dict[str, Any], state: ServiceState) -> dict[str, Any]:
     """Add the registered photo of an authentic certificate, to compare with the paper."""
     certificate = report.get("certificate") or {}
     if report.get("verdict") == "authentic" and "number" in certificate:
@@ -108,7 +108,7 @@ async def verify_upload(data: bytes, state: ServiceState, photo: bool) -> dict[s
             "and the memory allowed",
         ) from None
     report["source"] = "upload"
-    return _with_photo(report, state) if photo else report
+    return with_photo(report, state) if photo else report
 
 
 def _report_response(report: dict[str, Any]) -> JSONResponse:
@@ -142,7 +142,7 @@ async def verify_qr(request: Request, body: QRText, photo: bool = False) -> JSON
     state = state_of(request)
     limit(request, state.public)
     report = verify_qr_text(body.text, state.trust, state.clock(), state.status).to_dict()
-    return _report_response(_with_photo(report, state) if photo else report)
+    return _report_response(with_photo(report, state) if photo else report)
 
 
 @router.get("/certificates/{number}/status", summary="A certificate's status in the registry")
