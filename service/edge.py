@@ -3,7 +3,6 @@
 - :class:`BodyLimit` (ASGI middleware): a request body larger than the limit is refused with
   413 from its declared length, before a byte of it is read, and cut off at the limit while
   reading when the length was not declared (or lied about).
-- :func:`sniff`: the type of an upload by its content, never its name.
 - :class:`RateLimiter`: a token bucket per client and purpose.
 - :class:`VerifierPool`: file verification in separate processes with a memory ceiling and
   a time limit; a process that overruns is killed and replaced.
@@ -12,13 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import multiprocessing
 import resource
 import threading
 import time
-import zipfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,7 +31,6 @@ __all__ = [
     "TooLarge",
     "VerifierPool",
     "VerifyTimeout",
-    "sniff",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -107,25 +103,6 @@ class BodyLimit:
         except TooLarge:
             if not started:
                 await _refuse(send, 413, "too_large", too_big)
-
-
-def sniff(data: bytes) -> str | None:
-    """``ofd``, ``pdf``, ``png`` or ``jpeg`` by the first bytes (an OFD is a ZIP holding
-    ``OFD.xml``); None for anything else."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as package:
-                names = {n.lstrip("/") for n in package.namelist()}
-        except (zipfile.BadZipFile, ValueError, OSError):
-            return None
-        return "ofd" if "OFD.xml" in names else None
-    return None
 
 
 class RateLimiter:

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from docgen.qrpayload import payload_kid
 from docgen.registry import NotFoundError, RegistryError, status_of
 from docgen.registry.lookup import registered_photo
-from verify.api import verify_qr_text
+from verify.api import sniff, verify_qr_text
 
-from .edge import VerifyTimeout, sniff
+from .edge import VerifyTimeout
 from .state import ServiceState, limit, refuse, state_of
 
 __all__ = ["checked_upload", "router", "verify_upload", "with_photo"]
@@ -46,7 +46,7 @@ def checked_upload(data: bytes, state: ServiceState) -> str:
         raise refuse(
             415, "unsupported_type", "not an OFD, PDF, PNG or JPEG file (judged by content)"
         )
-    if kind in {"png", "jpeg"}:
+    if kind == "image":
         try:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
@@ -60,8 +60,15 @@ def checked_upload(data: bytes, state: ServiceState) -> str:
                 f"{state.settings.max_image_pixels // 1_000_000} megapixels",
             )
     if kind == "ofd":
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            infos = package.infolist()
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as package:
+                infos = package.infolist()
+        except (zipfile.BadZipFile, ValueError, OSError):
+            raise refuse(
+                415, "unsupported_type", "not an OFD package (not a readable ZIP)"
+            ) from None
+        if "OFD.xml" not in {i.filename.lstrip("/") for i in infos}:
+            raise refuse(415, "unsupported_type", "a ZIP without OFD.xml is not an OFD package")
         total = sum(i.file_size for i in infos)
         ratio = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0)
         if total > _MAX_UNPACKED or ratio > _MAX_RATIO:

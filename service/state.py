@@ -129,8 +129,3 @@ def limit(request: Request, limiter: RateLimiter) -> None:
             },
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-
-
-def folder(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path

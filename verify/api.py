@@ -30,13 +30,15 @@ from .report import Outcome, Report, Verdict
 from .status import StatusSources
 from .trust import TrustedSigner, TrustList, organization
 
-__all__ = ["verify_bytes", "verify_path", "verify_qr_text"]
+__all__ = ["sniff", "verify_bytes", "verify_path", "verify_qr_text"]
 
 _PNG = b"\x89PNG"
 _JPEG = b"\xff\xd8"
 
 
-def _sniff(data: bytes) -> str | None:
+def sniff(data: bytes) -> str | None:
+    """What a file is by its first bytes: ``ofd`` (a ZIP), ``pdf``, ``image`` (PNG or
+    JPEG), or None."""
     if data[:2] == b"PK":
         return "ofd"
     if data[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
@@ -435,7 +437,7 @@ def _verify(
     read: ScanResult | None = None,
 ) -> Report:
     report = Report(source)
-    kind = "image" if read is not None else _sniff(data)
+    kind = "image" if read is not None else sniff(data)
     if kind is None:
         report.unreadable = "unsupported format: not OFD, PDF, PNG or JPEG"
         return report
