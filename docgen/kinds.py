@@ -49,6 +49,14 @@ class FieldSpec:
     future_ok: bool = False
     derived: bool = False
 
+    def options(self) -> tuple[str, ...]:
+        """The values a ``choice`` field allows (``choices``, or the data table named by
+        ``choices_from``, e.g. ``special_ops.categories``)."""
+        if not self.choices_from:
+            return self.choices
+        table, _, key = self.choices_from.partition(".")
+        return tuple(load_table(table)[key])
+
 
 @dataclass(frozen=True)
 class NumberScheme:

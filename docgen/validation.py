@@ -146,10 +146,7 @@ class _Checker:
 
     def check_choice(self, spec: FieldSpec, value: Any) -> str:
         text = self._string(spec, value)
-        choices = spec.choices
-        if spec.choices_from:
-            table, _, key = spec.choices_from.partition(".")
-            choices = tuple(load_table(table)[key])
+        choices = spec.options()
         if text not in choices:
             raise ValueError(f"{text!r} is not one of: {'、'.join(choices)}")
         return text

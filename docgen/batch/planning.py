@@ -222,12 +222,7 @@ class _Checker:
             if value and name != "photo":
                 record[name] = value
             if spec.type == "choice" and value:
-                choices = spec.choices
-                if spec.choices_from:
-                    from ..kinds import load_table
-
-                    table, _, key = spec.choices_from.partition(".")
-                    choices = tuple(load_table(table)[key])
+                choices = spec.options()
                 if value not in choices:
                     reasons.append(
                         Reason(
