@@ -34,7 +34,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from docgen.gm import OID_SM3, OID_SM3_WITH_SM2, sm3
+from docgen.gm import OID_SM3, OID_SM3_WITH_SM2
 from docgen.ofd import read_package
 from docgen.ofd.package import ofd, serialize, write_package
 from docgen.ofd.signatures import (
@@ -48,8 +48,8 @@ from docgen.ofd.signatures import (
     signatures_xml,
 )
 from docgen.ofd.writer import ANNOTATIONS_LOC, build_parts
-from docgen.ses.v4 import VERSION, SES_Signature, SESeal, TBS_Sign
-from docgen.signing.keystore import KeyStore, Signer
+from docgen.signing.keystore import KeyStore
+from docgen.signing.ofd import ses_signature
 from docgen.signing.pdf import seal_slots
 from verify.api import verify_bytes
 from verify.report import Report, Verdict
@@ -509,29 +509,6 @@ ANNOTS = f"Doc_0/{ANNOTATIONS_LOC}"
 PAGE_ANNOT = "Doc_0/Annots/Page_0/Annotation.xml"
 
 
-def ses_signature(signature_file: bytes, seal: bytes, signer: Signer, property_info: str) -> bytes:
-    """A GB/T 38540 v4 SES_Signature over ``signature_file`` (as docgen.signing.ofd makes it)."""
-    tbs = TBS_Sign(
-        {
-            "version": VERSION,
-            "eseal": SESeal.load(seal),
-            "timeInfo": AT.astimezone(UTC).replace(microsecond=0),
-            "dataHash": sm3(signature_file),
-            "propertyInfo": property_info,
-        }
-    )
-    return bytes(
-        SES_Signature(
-            {
-                "toSign": tbs,
-                "cert": signer.certificate,
-                "signatureAlgID": OID_SM3_WITH_SM2,
-                "signature": signer.key.sign(tbs.dump()),
-            }
-        ).dump()
-    )
-
-
 def seal_into(
     parts: dict[str, bytes],
     n: int,
@@ -563,7 +540,9 @@ def seal_into(
         signed_value_loc=f"/{folder}/SignedValue.dat",
     )
     parts[f"{folder}/Signature.xml"] = signature_file
-    parts[f"{folder}/SignedValue.dat"] = ses_signature(signature_file, esl, signer, loc)
+    parts[f"{folder}/SignedValue.dat"] = ses_signature(
+        signature_file, esl, signer, signer.key, loc, AT
+    )
     return loc
 
 

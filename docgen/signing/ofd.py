@@ -44,12 +44,12 @@ from .keystore import Signer
 from .pdf import seal_slots
 from .sm2 import SM2PrivateKey
 
-__all__ = ["OID_ECDSA_SHA256", "add_signature", "seal_ofd"]
+__all__ = ["OID_ECDSA_SHA256", "add_signature", "seal_ofd", "ses_signature"]
 
 OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2"
 
 
-def _ses_signature(
+def ses_signature(
     signature_file: bytes,
     seal: bytes,
     signer: Signer,
@@ -57,6 +57,8 @@ def _ses_signature(
     property_info: str,
     when: datetime,
 ) -> bytes:
+    """A GB/T 38540 v4 SES_Signature by ``key`` (of ``signer``'s certificate) over the
+    SM3 digest of ``signature_file`` (a Signature.xml), with ``seal`` embedded."""
     tbs = TBS_Sign(
         {
             "version": VERSION,
@@ -142,7 +144,7 @@ def add_signature(
     parts[f"{folder}/Signature.xml"] = signature_file
     if isinstance(signer.key, SM2PrivateKey):
         assert seal is not None
-        value = _ses_signature(signature_file, seal, signer, signer.key, signature_loc, when)
+        value = ses_signature(signature_file, seal, signer, signer.key, signature_loc, when)
     elif isinstance(signer.key, ec.EllipticCurvePrivateKey):
         value = _cms_signature(signature_file, signer, signer.key)
     else:  # pragma: no cover - Signer only holds these two
