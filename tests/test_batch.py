@@ -577,3 +577,18 @@ def test_sample_batch_bad_rows_are_the_rejected_ones(rescuer_keys: Path, tmp_pat
     with summary.reports.rejected_csv.open(encoding="utf-8-sig") as handle:
         fields = sorted(r["字段 field"] for r in csv.DictReader(handle))
     assert fields == ["id_number", "id_number", "photo", "theory_score"]
+
+
+def test_a_gb18030_csv_as_chinese_excel_saves_it(tmp_path: Path) -> None:
+    from docgen.batch.results import ResultsFile
+
+    text = "序号,姓名,证件号码,鉴定站点代码,理论知识考试成绩,"
+    text += "操作技能必考部分成绩,操作技能抽考部分成绩\n"
+    text += "1,王䶮,370202199006184524,S000037000101,80,70,90\n"
+    path = tmp_path / "results.csv"
+    path.write_bytes(text.encode("gb18030"))
+    results = ResultsFile(path, load_kind("rescuer"))
+    (line, row), *more = list(results.rows())
+    assert not more and line == 2
+    assert row["name"] == "王䶮" and row["theory_score"] == "80"
+    assert results.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

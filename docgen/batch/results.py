@@ -120,17 +120,26 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) if the file decodes as such, else GB18030."""
+def _digest_and_encoding(path: Path) -> tuple[str, str]:
+    """The file's SHA-256 and its text encoding, in one read: UTF-8 (with or without BOM)
+    if it decodes as such, else GB18030 (as Chinese Excel saves CSV)."""
+    digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 16):
-                decoder.decode(chunk)
+    utf8 = True
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
             decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
+        except UnicodeDecodeError:
+            utf8 = False
+    return digest.hexdigest(), "utf-8-sig" if utf8 else "gb18030"
 
 
 class ResultsFile:
@@ -148,13 +157,9 @@ class ResultsFile:
         self.path = path
         self.kind = kind
         self.format = suffix[1:]
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        self.sha256 = digest.hexdigest()
+        self.sha256, encoding = _digest_and_encoding(path)
         self.columns = columns_of(kind)
-        self._encoding = _encoding(path) if self.format == "csv" else ""
+        self._encoding = encoding if self.format == "csv" else ""
         with self._raw_rows() as rows:
             header = next(rows, None)
         if header is None:
