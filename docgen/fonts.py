@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,7 +28,7 @@ from reportlab.pdfbase.ttfonts import TTFont as RLFont
 from .errors import ConfigurationError
 from .kinds import load_table
 
-__all__ = ["Face", "FontStack", "font_stack"]
+__all__ = ["Face", "FontStack", "Subset", "font_stack"]
 
 # head.created/modified of every subset we write: output must not depend on the clock.
 _FIXED_FONT_TIMESTAMP = 0
@@ -50,6 +51,18 @@ _MAXP_LIMITS = (
     "maxComponentDepth",
 )
 
+# Subsets kept per face: the OFD and the PDF of one layout embed the same subset, so the
+# second renderer finds it here instead of building it again.
+_SUBSETS_KEPT = 4
+
+
+@dataclass(frozen=True)
+class Subset:
+    """An embeddable TrueType subset: the font file and each character's glyph index in it."""
+
+    data: bytes
+    gids: Mapping[str, int]
+
 
 @dataclass
 class Face:
@@ -66,6 +79,7 @@ class Face:
         self._rl: RLFont | None = None
         self._ft: Any = None
         self._advances: dict[str, float] = {}
+        self._subsets: OrderedDict[str, Subset] = OrderedDict()
 
     @property
     def rl_name(self) -> str:
@@ -108,8 +122,25 @@ class Face:
                 self._ft = FTFont(str(self.path), fontNumber=self.index, lazy=True)
             return self._ft
 
-    def subset(self, chars: Iterable[str]) -> bytes:
-        """A TrueType font holding just ``chars`` (plus .notdef), with a Unicode cmap.
+    def metrics(self) -> dict[str, Any]:
+        """Font-wide metrics in thousandths of an em, as a PDF font descriptor states them:
+        ``ascent``, ``descent``, ``cap_height``, ``bbox``, ``italic_angle``, ``stem_v``,
+        ``flags``."""
+        face = self._reportlab().face
+        return {
+            "ascent": face.ascent,
+            "descent": face.descent,
+            "cap_height": face.capHeight,
+            "bbox": tuple(face.bbox),
+            "italic_angle": face.italicAngle,
+            "stem_v": face.stemV,
+            "flags": face.flags,
+        }
+
+    def subset(self, chars: Iterable[str]) -> Subset:
+        """A TrueType font holding just ``chars`` (plus .notdef), with a Unicode cmap, and
+        each character's glyph index in it. The last few subsets are kept: rendering one
+        layout twice (OFD, then PDF) builds its subset once.
 
         Built with fontTools' FontBuilder from the face loaded once per process: the
         general-purpose subsetter re-reads the whole 34 000-glyph font each time (≈0.5 s),
@@ -118,11 +149,25 @@ class Face:
         need); composite glyphs are re-compiled so their component references follow the
         new glyph order.
         """
+        key = "".join(sorted(set(chars)))
+        with self._lock:
+            kept = self._subsets.get(key)
+            if kept is not None:
+                self._subsets.move_to_end(key)
+                return kept
+        made = self._build_subset(key)
+        with self._lock:
+            self._subsets[key] = made
+            while len(self._subsets) > _SUBSETS_KEPT:
+                self._subsets.popitem(last=False)
+        return made
+
+    def _build_subset(self, chars: str) -> Subset:
         src = self._fonttools()
         with self._lock:
             cmap = src.getBestCmap()
             glyf = src["glyf"]
-            mapping = {ord(c): cmap[ord(c)] for c in set(chars) if ord(c) in cmap}
+            mapping = {ord(c): cmap[ord(c)] for c in chars if ord(c) in cmap}
             order = [".notdef"]
             glyphs: dict[str, Any] = {}
             pending = [".notdef", *sorted(set(mapping.values()))]
@@ -179,7 +224,9 @@ class Face:
             builder.font.recalcBBoxes = False  # raw glyph records keep their own boxes
             out = io.BytesIO()
             builder.font.save(out)
-            return out.getvalue()
+            index = {name: gid for gid, name in enumerate(order)}
+            gids = {chr(code): index[name] for code, name in mapping.items()}
+            return Subset(out.getvalue(), gids)
 
     @staticmethod
     def _glyph_copy(glyf: Any, name: str) -> Any:

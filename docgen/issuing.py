@@ -67,8 +67,8 @@ def render(cert: Certificate, sealer: Sealer | None = None) -> Rendered:
     if problems:
         raise RecordError(problems)
     layout = build_layout(cert, qr_text=sealer.qr_text(cert))
-    pdf = sealer.sign_pdf(render_pdf(layout, seal_png=sealer.seal_png), layout)
-    return Rendered(cert, layout, sealer.seal_ofd(layout), pdf)
+    ofd = sealer.seal_ofd(layout)  # first: the PDF embeds the font subsets the OFD made
+    return Rendered(cert, layout, ofd, sealer.sealed_pdf(layout))
 
 
 def refuse_repeated_numbers(numbers: Sequence[str]) -> None:

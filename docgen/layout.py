@@ -38,6 +38,7 @@ __all__ = [
     "TextItem",
     "build_band",
     "build_layout",
+    "seal_slots",
 ]
 
 #: One typographic point in millimetres; template font sizes are in points.
@@ -206,6 +207,16 @@ class DocumentLayout:
                     for run in runs:
                         used.setdefault(run.face.key, (run.face, set()))[1].update(run.text)
         return {k: (face, "".join(sorted(chars))) for k, (face, chars) in used.items()}
+
+
+def seal_slots(layout: DocumentLayout) -> list[tuple[int, SlotItem]]:
+    """Every seal slot of the layout with its page index, in document order."""
+    return [
+        (n, item)
+        for n, page in enumerate(layout.pages)
+        for item in page.items
+        if isinstance(item, SlotItem) and item.id == "seal"
+    ]
 
 
 # -- template interpretation ----------------------------------------------------------

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -252,14 +253,15 @@ def test_numbers_are_never_reused_by_a_later_batch(
 
 
 def _unsigned_parts(out: Path, number: str) -> tuple[dict[str, bytes], bytes]:
-    """The OFD's entries other than its signature parts, and the PDF's first revision
-    (the rendered document before the signature's incremental update)."""
+    """The OFD's entries other than its signature parts, and the PDF with its signature
+    value and signing time blanked (the rest is the rendered document)."""
     with zipfile.ZipFile(out / f"{number}.ofd") as package:
         entries = {
             n: package.read(n) for n in package.namelist() if not n.startswith("Doc_0/Signs/")
         }
     pdf = (out / f"{number}.pdf").read_bytes()
-    return entries, pdf[: pdf.index(b"%%EOF")]
+    pdf = re.sub(rb"/Contents <[0-9A-F]+>", lambda m: b"0" * len(m[0]), pdf)
+    return entries, re.sub(rb"/M \(D:[0-9+'Z-]+\)", lambda m: b"0" * len(m[0]), pdf)
 
 
 def test_a_dask_cluster_gives_the_same_numbers_and_unsigned_content(

@@ -35,6 +35,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from docgen.gm import OID_SM3, OID_SM3_WITH_SM2
+from docgen.layout import seal_slots
 from docgen.ofd import read_package
 from docgen.ofd.package import ofd, serialize, write_package
 from docgen.ofd.signatures import (
@@ -50,7 +51,6 @@ from docgen.ofd.signatures import (
 from docgen.ofd.writer import ANNOTATIONS_LOC, build_parts
 from docgen.signing.keystore import KeyStore
 from docgen.signing.ofd import ses_signature
-from docgen.signing.pdf import seal_slots
 from verify.api import verify_bytes
 from verify.report import Report, Verdict
 from verify.trust import TrustList

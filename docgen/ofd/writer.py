@@ -190,7 +190,7 @@ class _Writer:
             font_id = self.ids.next()
             self.font_ids[key] = font_id
             file = f"font_{font_id}.ttf"
-            self.resources[file] = face.subset(chars)
+            self.resources[file] = face.subset(chars).data
             element = ofd(
                 "Font",
                 {"ID": font_id, "FontName": face.family, "FamilyName": face.family, **_serif(face)},

@@ -1,5 +1,5 @@
-"""PDF rendering of a certificate layout with reportlab."""
+"""PDF rendering of a certificate layout, written directly from the layout model."""
 
-from .render import render_pdf
+from .render import render_for_signing, render_pdf
 
-__all__ = ["render_pdf"]
+__all__ = ["render_for_signing", "render_pdf"]

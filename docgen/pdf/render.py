@@ -1,25 +1,27 @@
-"""Render a :class:`~docgen.layout.DocumentLayout` to PDF with reportlab.
+"""Render a :class:`~docgen.layout.DocumentLayout` to PDF.
 
 The layout already fixed every glyph position; this module only converts millimetres
-(top-left origin) to points (bottom-left origin). Output is byte-identical for the same
-layout: reportlab runs in invariant mode and the dates are the issue time.
+(top-left origin) to points (bottom-left origin) and writes the objects, in one pass, with
+no second parse: fonts as the subsets the OFD embeds, the seal picture prepared once per
+process. Output is byte-identical for the same layout (dates are the issue time, the file
+identifier is derived from the certificate).
+
+For a sealed certificate, :func:`render_for_signing` writes the signature field too — its
+widget on the first seal slot with the seal picture as appearance, its signature dictionary
+with a ``/ByteRange`` and a ``/Contents`` reserved in place — so signing fills in bytes and
+never rewrites the file (see :mod:`docgen.pdf.signature`).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
+import hashlib
+import zlib
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFInfo, PDFName, PDFStream, PDFString
-from reportlab.pdfgen.canvas import Canvas
-
 from .. import __version__
-from ..fonts import font_stack
 from ..layout import (
+    Box,
     DocumentLayout,
     GlyphRun,
     ImageItem,
@@ -28,46 +30,33 @@ from ..layout import (
     RectsItem,
     SlotItem,
     TextItem,
+    seal_slots,
 )
 from ..metadata import METADATA_PREFIX
-from . import _tounicode
+from .objects import Name, Placeholder, Ref, Stream, Text, Writer, WrittenFile
+from .resources import EmbeddedFont, embed_font, embed_image, prepare_image
+from .signature import BYTE_RANGE, CONTENTS, SignatureField
 
-__all__ = ["PRODUCER", "render_pdf"]
+__all__ = ["PRODUCER", "pdf_date", "render_for_signing", "render_pdf"]
 
-_tounicode.install()
-
-PRODUCER = f"docgen {__version__} (reportlab)"
+PRODUCER = f"docgen {__version__}"
 _XMP_NS = "http://ecert.example/ns/gbt36903/1.0/"
+_MM = 72 / 25.4
+# Widget annotation flags: Print (4) and Locked (128).
+_WIDGET_FLAGS = 132
+# AcroForm SigFlags: SignaturesExist (1) and AppendOnly (2).
+_SIG_FLAGS = 3
 
 
-def _pdf_date(at: datetime) -> str:
+def pdf_date(at: datetime) -> str:
+    """``at`` as a PDF date string (§7.9.4)."""
     offset = at.strftime("%z")
     return f"D:{at.strftime('%Y%m%d%H%M%S')}{offset[:3]}'{offset[3:]}'"
 
 
-class _Info(PDFInfo):  # type: ignore[misc]
-    """reportlab's document information dictionary plus our GB/T 36903 entries."""
-
-    def __init__(self, extra: dict[str, str], date: str) -> None:
-        super().__init__()
-        self.extra = extra
-        self.date = date
-
-    def format(self, document: object) -> bytes:
-        entries = {
-            "Title": PDFString(self.title),
-            "Author": PDFString(self.author),
-            "Subject": PDFString(self.subject),
-            "Keywords": PDFString(self.keywords),
-            "Creator": PDFString(self.creator),
-            "Producer": PDFString(self.producer),
-            "CreationDate": PDFString(self.date),
-            "ModDate": PDFString(self.date),
-            "Trapped": PDFName("False"),
-        }
-        entries.update({k: PDFString(v) for k, v in self.extra.items()})
-        result: bytes = PDFDictionary(entries).format(document)
-        return result
+def _f(value: float) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _xmp(layout: DocumentLayout, at: datetime) -> bytes:
@@ -104,116 +93,216 @@ def _issuer(layout: DocumentLayout) -> str:
     return dict((name, value) for _, name, value in layout.metadata)["颁发机构"]
 
 
-def _rgb(color: tuple[int, int, int]) -> tuple[float, float, float]:
-    return (color[0] / 255, color[1] / 255, color[2] / 255)
+def _rgb(color: tuple[int, int, int], op: str) -> str:
+    return f"{_f(color[0] / 255)} {_f(color[1] / 255)} {_f(color[2] / 255)} {op}"
 
 
-def _draw_run(canvas: Canvas, page: PageLayout, run: GlyphRun) -> None:
-    size_pt = run.size * mm
-    natural = [run.face.advance(c) * run.size for c in run.text]
-    extras = [a - n for a, n in zip(run.advances, natural, strict=True)]
-    text = canvas.beginText()
-    text.setFont(run.face.register(), size_pt)
-    uniform = all(abs(e - extras[0]) < 1e-6 for e in extras[:-1])
-    if uniform:
-        text.setCharSpace(extras[0] * mm if len(run.text) > 1 else 0)
-        text.setTextOrigin(run.x * mm, (page.height - run.baseline) * mm)
-        text.textOut(run.text)
-    else:  # glyph by glyph: positions are what the layout says, whatever the spacing
-        x = run.x
-        for char, advance in zip(run.text, run.advances, strict=True):
-            text.setTextOrigin(x * mm, (page.height - run.baseline) * mm)
-            text.textOut(char)
-            x += advance
-    canvas.drawText(text)
+class _Document:
+    """One document being written: its objects, fonts and images."""
 
+    def __init__(self, layout: DocumentLayout) -> None:
+        self.layout = layout
+        self.writer = Writer()
+        self.fonts: dict[str, tuple[str, EmbeddedFont]] = {}
+        for n, (key, (face, chars)) in enumerate(sorted(layout.faces().items()), start=1):
+            self.fonts[key] = (f"F{n}", embed_font(self.writer, face, chars))
+        self.images: dict[int, tuple[str, Ref]] = {}
 
-def _draw_page(canvas: Canvas, page: PageLayout, seal_png: bytes | None, stamped: set[int]) -> None:
-    canvas.setPageSize((page.width * mm, page.height * mm))
-    for index, item in enumerate(page.items):
-        if isinstance(item, SlotItem) and index in stamped and seal_png:
-            box = item.box
-            canvas.drawImage(
-                ImageReader(io.BytesIO(seal_png)),
-                box.x * mm,
-                (page.height - box.y - box.h) * mm,
-                box.w * mm,
-                box.h * mm,
-                mask="auto",
+    def image(self, data: bytes, kind: str) -> str:
+        """The resource name of a picture, written once per document."""
+        known = self.images.get(id(data))
+        if known is None:
+            ref = embed_image(self.writer, prepare_image(data, kind))
+            known = (f"Im{len(self.images) + 1}", ref)
+            self.images[id(data)] = known
+        return known[0]
+
+    def run(self, out: list[str], page: PageLayout, run: GlyphRun) -> None:
+        name, font = self.fonts[run.face.key]
+        natural = [run.face.advance(c) * run.size for c in run.text]
+        extras = [a - n for a, n in zip(run.advances, natural, strict=True)]
+        y = _f((page.height - run.baseline) * _MM)
+        out.append(f"BT /{name} {_f(run.size * _MM)} Tf")
+        uniform = all(abs(e - extras[0]) < 1e-6 for e in extras[:-1])
+        if uniform:
+            spacing = extras[0] * _MM if len(run.text) > 1 else 0.0
+            out.append(f"{_f(spacing)} Tc 1 0 0 1 {_f(run.x * _MM)} {y} Tm")
+            out.append(f"<{font.encode(run.text).decode()}> Tj")
+        else:  # glyph by glyph: positions are what the layout says, whatever the spacing
+            out.append("0 Tc")
+            x = run.x
+            for char, advance in zip(run.text, run.advances, strict=True):
+                out.append(f"1 0 0 1 {_f(x * _MM)} {y} Tm <{font.encode(char).decode()}> Tj")
+                x += advance
+        out.append("ET")
+
+    def picture(self, out: list[str], page: PageLayout, box: Box, name: str) -> None:
+        x, y, w, h = box.x, box.y, box.w, box.h
+        out.append(
+            f"q {_f(w * _MM)} 0 0 {_f(h * _MM)} {_f(x * _MM)} "
+            f"{_f((page.height - y - h) * _MM)} cm /{name} Do Q"
+        )
+
+    def content(self, page: PageLayout, seal: bytes | None, stamped: set[int]) -> bytes:
+        out: list[str] = []
+        for index, item in enumerate(page.items):
+            if isinstance(item, SlotItem) and index in stamped and seal:
+                self.picture(out, page, item.box, self.image(seal, "PNG"))
+            elif isinstance(item, PathItem):
+                out.append(f"{_rgb(item.color, 'RG')} {_f(item.stroke * _MM)} w")
+                (x0, y0), *rest = item.points
+                path = [f"{_f(x0 * _MM)} {_f((page.height - y0) * _MM)} m"]
+                path += [f"{_f(x * _MM)} {_f((page.height - y) * _MM)} l" for x, y in rest]
+                out.append(" ".join(path) + (" h S" if item.closed else " S"))
+            elif isinstance(item, RectsItem):
+                out.append(_rgb(item.color, "rg"))
+                out += [
+                    f"{_f(x * _MM)} {_f((page.height - y - h) * _MM)} {_f(w * _MM)} "
+                    f"{_f(h * _MM)} re"
+                    for x, y, w, h in item.rects
+                ]
+                out.append("f")
+            elif isinstance(item, ImageItem):
+                self.picture(out, page, item.box, self.image(item.data, item.format))
+            elif isinstance(item, TextItem):
+                out.append(_rgb(item.color, "rg"))
+                for run in item.runs:
+                    self.run(out, page, run)
+        return "\n".join(out).encode("ascii")
+
+    def resources(self) -> dict[str, object]:
+        entries: dict[str, object] = {
+            "Font": {name: font.ref for name, font in self.fonts.values()}
+        }
+        if self.images:
+            entries["XObject"] = {name: ref for name, ref in self.images.values()}
+        return entries
+
+    def signature(self, field: SignatureField, page: Ref, rect: list[float]) -> Ref:
+        """The signature field (its widget on ``page``) with its reserved signature."""
+        writer = self.writer
+        value = writer.add(
+            {
+                "Type": Name("Sig"),
+                "Filter": Name("Adobe.PPKLite"),
+                "SubFilter": Name("ETSI.CAdES.detached"),
+                "ByteRange": Placeholder(BYTE_RANGE, field.byte_range_placeholder()),
+                "Contents": Placeholder(CONTENTS, field.contents_placeholder()),
+                "M": Text(pdf_date(field.signed_at)),
+                "Name": Text(field.signer_name),
+                "Reason": Text(field.reason),
+            }
+        )
+        prepared = prepare_image(field.picture, "PNG")
+        seal = embed_image(writer, prepared)
+        width, height = rect[2] - rect[0], rect[3] - rect[1]
+        appearance = writer.add(
+            Stream(
+                {
+                    "Type": Name("XObject"),
+                    "Subtype": Name("Form"),
+                    "BBox": [0, 0, width, height],
+                    "Resources": {"XObject": {"Seal": seal}},
+                },
+                f"q {_f(width)} 0 0 {_f(height)} 0 0 cm /Seal Do Q".encode("ascii"),
             )
-        elif isinstance(item, PathItem):
-            canvas.setStrokeColorRGB(*_rgb(item.color))
-            canvas.setLineWidth(item.stroke * mm)
-            path = canvas.beginPath()
-            (x0, y0), *rest = item.points
-            path.moveTo(x0 * mm, (page.height - y0) * mm)
-            for x, y in rest:
-                path.lineTo(x * mm, (page.height - y) * mm)
-            if item.closed:
-                path.close()
-            canvas.drawPath(path, stroke=1, fill=0)
-        elif isinstance(item, RectsItem):
-            canvas.setFillColorRGB(*_rgb(item.color))
-            path = canvas.beginPath()
-            for x, y, w, h in item.rects:
-                path.rect(x * mm, (page.height - y - h) * mm, w * mm, h * mm)
-            canvas.drawPath(path, stroke=0, fill=1)
-        elif isinstance(item, ImageItem):
-            box = item.box
-            canvas.drawImage(
-                ImageReader(io.BytesIO(item.data)),
-                box.x * mm,
-                (page.height - box.y - box.h) * mm,
-                box.w * mm,
-                box.h * mm,
-            )
-        elif isinstance(item, TextItem):
-            canvas.setFillColorRGB(*_rgb(item.color))
-            for run in item.runs:
-                _draw_run(canvas, page, run)
-    canvas.showPage()
+        )
+        return writer.add(
+            {
+                "Type": Name("Annot"),
+                "Subtype": Name("Widget"),
+                "FT": Name("Sig"),
+                "T": Text(field.name),
+                "V": value,
+                "F": _WIDGET_FLAGS,
+                "Rect": rect,
+                "P": page,
+                "AP": {"N": appearance},
+            }
+        )
+
+    def write(self, field: SignatureField | None) -> WrittenFile:
+        layout, writer = self.layout, self.writer
+        cert = layout.certificate
+        at = cert.issued_at
+        slots = seal_slots(layout)
+        signed_slot = slots[0] if field is not None and slots else None
+        if field is not None and signed_slot is None:
+            raise ValueError(f"kind {cert.kind.name} has no seal slot")
+        seal = field.picture if field is not None else None
+        pages_ref = writer.reserve()
+        resources = writer.reserve()  # every page shares one resource dictionary
+        kids: list[Ref] = []
+        widget: Ref | None = None
+        page_refs = [writer.reserve() for _ in layout.pages]
+        for n, page in enumerate(layout.pages):
+            stamped = {page.items.index(slot) for page_no, slot in slots[1:] if page_no == n}
+            data = self.content(page, seal, stamped)
+            content = writer.add(Stream({"Filter": Name("FlateDecode")}, zlib.compress(data)))
+            entries: dict[str, object] = {
+                "Type": Name("Page"),
+                "Parent": pages_ref,
+                "MediaBox": [0, 0, page.width * _MM, page.height * _MM],
+                "Resources": resources,
+                "Contents": content,
+            }
+            if field is not None and signed_slot is not None and signed_slot[0] == n:
+                box = signed_slot[1].box
+                rect = [
+                    box.x * _MM,
+                    (page.height - box.y - box.h) * _MM,
+                    (box.x + box.w) * _MM,
+                    (page.height - box.y) * _MM,
+                ]
+                widget = self.signature(field, page_refs[n], rect)
+                entries["Annots"] = [widget]
+            kids.append(page_refs[n])
+            writer.put(page_refs[n], entries)
+        writer.put(resources, self.resources())
+        writer.put(pages_ref, {"Type": Name("Pages"), "Kids": kids, "Count": len(kids)})
+        metadata = writer.add(
+            Stream({"Type": Name("Metadata"), "Subtype": Name("XML")}, _xmp(layout, at))
+        )
+        catalog: dict[str, object] = {
+            "Type": Name("Catalog"),
+            "Pages": pages_ref,
+            "Metadata": metadata,
+            "Lang": Text("zh-CN"),
+        }
+        if widget is not None:
+            catalog["AcroForm"] = {"Fields": [widget], "SigFlags": _SIG_FLAGS}
+        root = writer.add(catalog)
+        date = Text(pdf_date(at))
+        info = writer.add(
+            {
+                "Title": Text(layout.title),
+                "Author": Text(_issuer(layout)),
+                "Subject": Text(cert.identifier),
+                "Keywords": Text(f"{cert.kind.type_name},{cert.number}"),
+                "Creator": Text(f"docgen {__version__}"),
+                "Producer": Text(PRODUCER),
+                "CreationDate": date,
+                "ModDate": date,
+                "Trapped": Name("False"),
+                **{f"{METADATA_PREFIX}{key}": Text(value) for key, _, value in layout.metadata},
+            }
+        )
+        file_id = hashlib.md5(f"{cert.identifier}\0{at.isoformat()}".encode()).digest()
+        return writer.finish(root, info, file_id)
 
 
-def render_pdf(layout: DocumentLayout, seal_png: bytes | None = None) -> bytes:
-    """The PDF of ``layout``: fonts embedded as subsets, GB/T 36903 metadata in Info and XMP.
+def render_pdf(layout: DocumentLayout) -> bytes:
+    """The unsigned PDF of ``layout``: fonts embedded as subsets, GB/T 36903 metadata in
+    Info and XMP, seal slots empty. The same layout always gives the same bytes."""
+    return bytes(_Document(layout).write(None).data)
 
-    With ``seal_png``, the seal picture is drawn on every seal slot but the first, which the
-    signature's own visible widget fills (a PDF signature field has one widget).
-    Returns the file's bytes; the same layout always gives the same bytes.
+
+def render_for_signing(layout: DocumentLayout, field: SignatureField) -> WrittenFile:
+    """The PDF of ``layout`` with its signature field on the first seal slot and the seal
+    picture on the others, the signature's place reserved (see
+    :func:`docgen.pdf.signature.embed_signature`).
+
+    Raises:
+        ValueError: the layout has no seal slot.
     """
-    cert = layout.certificate
-    at = cert.issued_at
-    out = io.BytesIO()
-    # The initial font is ours: otherwise reportlab adds an unembedded Helvetica resource.
-    initial = font_stack().primary.register()
-    canvas = Canvas(out, invariant=1, pageCompression=1, lang="zh-CN", initialFontName=initial)
-    info = _Info(
-        {f"{METADATA_PREFIX}{key}": value for key, _, value in layout.metadata},
-        _pdf_date(at),
-    )
-    canvas._doc.info = info  # reportlab has no public hook for custom Info entries
-    canvas.setTitle(layout.title)
-    canvas.setAuthor(_issuer(layout))
-    canvas.setSubject(cert.identifier)
-    canvas.setKeywords(f"{cert.kind.type_name},{cert.number}")
-    canvas.setCreator(f"docgen {__version__}")
-    canvas.setProducer(PRODUCER)
-    formatter: Callable[..., str] = lambda *_: _pdf_date(at)  # noqa: E731
-    canvas.setDateFormatter(formatter)
-    xmp = PDFStream(
-        PDFDictionary({"Type": PDFName("Metadata"), "Subtype": PDFName("XML")}),
-        _xmp(layout, at),
-        filters=[],
-    )
-    canvas.setCatalogEntry("Metadata", xmp)
-    slots = [
-        (n, index)
-        for n, page in enumerate(layout.pages)
-        for index, item in enumerate(page.items)
-        if isinstance(item, SlotItem) and item.id == "seal"
-    ]
-    for n, page in enumerate(layout.pages):
-        stamped = {index for page_no, index in slots[1:] if page_no == n}
-        _draw_page(canvas, page, seal_png, stamped)
-    canvas.save()
-    return out.getvalue()
+    return _Document(layout).write(field)

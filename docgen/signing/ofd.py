@@ -25,7 +25,7 @@ from lxml import etree
 
 from ..clock import BEIJING
 from ..gm import OID_SM3, OID_SM3_WITH_SM2, sm3
-from ..layout import DocumentLayout
+from ..layout import DocumentLayout, seal_slots
 from ..ofd.package import OFD_NS, write_package
 from ..ofd.signatures import (
     OID_SHA256,
@@ -41,7 +41,6 @@ from ..ofd.signatures import (
 from ..ofd.writer import build_parts
 from ..ses.v4 import VERSION, SES_Signature, SESeal, TBS_Sign
 from .keystore import Signer
-from .pdf import seal_slots
 from .sm2 import SM2PrivateKey
 
 __all__ = ["OID_ECDSA_SHA256", "add_signature", "seal_ofd", "ses_signature"]

@@ -59,8 +59,13 @@ class Sealer:
         """The sealed (sm2) or signed (ecdsa) OFD of ``layout``."""
         return seal_ofd(layout, self.ofd_signer, self.seal, self.clock())
 
-    def sign_pdf(self, pdf: bytes, layout: DocumentLayout) -> bytes:
-        """``pdf`` with a visible PAdES signature."""
+    def sealed_pdf(self, layout: DocumentLayout) -> bytes:
+        """The PDF of ``layout`` with a visible PAdES signature."""
         return sign_pdf(
-            pdf, layout, self.ecdsa_signer, self.seal_png, self.identity.name, self.tsa_url
+            layout,
+            self.ecdsa_signer,
+            self.seal_png,
+            self.identity.name,
+            self.clock(),
+            self.tsa_url,
         )

@@ -1,0 +1,187 @@
+"""Fonts and images as PDF objects.
+
+Fonts are embedded as the same TrueType subsets the OFD carries (``Face.subset`` keeps the
+last few, so one layout's subset is built once for both files): a ``Type0`` font with
+``Identity-H`` encoding over a ``CIDFontType2`` whose CIDs are the subset's glyph indices,
+with widths from the layout's metrics and a ToUnicode CMap (UTF-16BE, so characters beyond
+the BMP extract correctly).
+
+Images become image XObjects: a JPEG is copied as it is (``DCTDecode``); any other picture is
+decoded once and compressed, its alpha channel as a soft mask. Prepared pictures are kept by
+content, so the seal picture every certificate of an issuer shares is compressed once per
+process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image
+
+from ..fonts import Face, Subset
+from .objects import Name, Ref, Stream, Text, Writer
+
+__all__ = ["EmbeddedFont", "PreparedImage", "embed_font", "embed_image", "prepare_image"]
+
+_CMAP_HEAD = (
+    "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+    "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+    "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+    "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+)
+_CMAP_TAIL = "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+# bfchar entries per block (the CMap format allows at most 100).
+_CMAP_BLOCK = 100
+
+
+@dataclass(frozen=True)
+class EmbeddedFont:
+    """A font written into a document: its object and how its characters are encoded."""
+
+    ref: Ref
+    gids: dict[str, int]
+
+    def encode(self, text: str) -> bytes:
+        """``text`` as the two-byte glyph codes of a ``Tj`` hex string."""
+        return "".join(f"{self.gids.get(c, 0):04X}" for c in text).encode()
+
+
+def _subset_tag(face: Face, chars: str) -> str:
+    digest = hashlib.sha256(f"{face.key}\0{chars}".encode()).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:6])
+
+
+def _to_unicode(gids: dict[str, int]) -> bytes:
+    pairs = sorted((gid, char) for char, gid in gids.items())
+    lines = [_CMAP_HEAD]
+    for start in range(0, len(pairs), _CMAP_BLOCK):
+        block = pairs[start : start + _CMAP_BLOCK]
+        lines.append(f"{len(block)} beginbfchar\n")
+        lines += [
+            f"<{gid:04X}> <{char.encode('utf-16-be').hex().upper()}>\n" for gid, char in block
+        ]
+        lines.append("endbfchar\n")
+    lines.append(_CMAP_TAIL)
+    return "".join(lines).encode("ascii")
+
+
+def embed_font(writer: Writer, face: Face, chars: str) -> EmbeddedFont:
+    """Write ``face``'s subset for ``chars`` into the document."""
+    subset: Subset = face.subset(chars)
+    gids = dict(subset.gids)
+    metrics = face.metrics()
+    base = Name(f"{_subset_tag(face, chars)}+{face.rl_name}")
+    file = writer.add(
+        Stream(
+            {"Filter": Name("FlateDecode"), "Length1": len(subset.data)},
+            zlib.compress(subset.data),
+        )
+    )
+    descriptor = writer.add(
+        {
+            "Type": Name("FontDescriptor"),
+            "FontName": base,
+            "Flags": metrics["flags"],
+            "FontBBox": [round(v) for v in metrics["bbox"]],
+            "ItalicAngle": metrics["italic_angle"],
+            "Ascent": round(metrics["ascent"]),
+            "Descent": round(metrics["descent"]),
+            "CapHeight": round(metrics["cap_height"]),
+            "StemV": metrics["stem_v"],
+            "FontFile2": file,
+        }
+    )
+    widths: list[object] = []
+    for gid, char in sorted((gid, char) for char, gid in gids.items()):
+        widths += [gid, [face.advance(char) * 1000]]
+    cid_font = writer.add(
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("CIDFontType2"),
+            "BaseFont": base,
+            "CIDSystemInfo": {
+                "Registry": Text("Adobe"),
+                "Ordering": Text("Identity"),
+                "Supplement": 0,
+            },
+            "FontDescriptor": descriptor,
+            "DW": 1000,
+            "W": widths,
+            "CIDToGIDMap": Name("Identity"),
+        }
+    )
+    to_unicode = writer.add(
+        Stream({"Filter": Name("FlateDecode")}, zlib.compress(_to_unicode(gids)))
+    )
+    ref = writer.add(
+        {
+            "Type": Name("Font"),
+            "Subtype": Name("Type0"),
+            "BaseFont": base,
+            "Encoding": Name("Identity-H"),
+            "DescendantFonts": [cid_font],
+            "ToUnicode": to_unicode,
+        }
+    )
+    return EmbeddedFont(ref, gids)
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image XObject's dictionary and data, and its soft mask's, ready to copy."""
+
+    entries: dict[str, object]
+    data: bytes
+    mask: tuple[dict[str, object], bytes] | None
+
+
+_COLOURS = {"1": ("DeviceGray", 1), "L": ("DeviceGray", 8), "RGB": ("DeviceRGB", 8)}
+
+
+@lru_cache(maxsize=16)
+def prepare_image(data: bytes, kind: str) -> PreparedImage:
+    """``data`` (a ``JPEG`` or ``PNG`` file) as image XObject parts."""
+    image: Image.Image = Image.open(io.BytesIO(data))
+    if kind == "JPEG":
+        colours = {"L": "DeviceGray", "RGB": "DeviceRGB", "CMYK": "DeviceCMYK"}.get(image.mode)
+        if colours is None:
+            raise ValueError(f"JPEG in colour mode {image.mode} cannot be embedded")
+        entries = _image_entries(image.size, colours, 8, "DCTDecode")
+        return PreparedImage(entries, data, None)
+    mask = None
+    if image.mode in ("RGBA", "LA", "P", "PA", "I", "I;16", "CMYK"):
+        image = image.convert("RGBA")
+        alpha = image.getchannel("A")
+        if alpha.getextrema() != (255, 255):
+            mask = (
+                _image_entries(alpha.size, "DeviceGray", 8, "FlateDecode"),
+                zlib.compress(alpha.tobytes()),
+            )
+        image = image.convert("RGB")
+    colours, bits = _COLOURS[image.mode]
+    entries = _image_entries(image.size, colours, bits, "FlateDecode")
+    return PreparedImage(entries, zlib.compress(image.tobytes()), mask)
+
+
+def _image_entries(size: tuple[int, int], colours: str, bits: int, filt: str) -> dict[str, object]:
+    return {
+        "Type": Name("XObject"),
+        "Subtype": Name("Image"),
+        "Width": size[0],
+        "Height": size[1],
+        "ColorSpace": Name(colours),
+        "BitsPerComponent": bits,
+        "Filter": Name(filt),
+    }
+
+
+def embed_image(writer: Writer, prepared: PreparedImage) -> Ref:
+    """Write a prepared image (and its soft mask) into the document."""
+    entries = dict(prepared.entries)
+    if prepared.mask is not None:
+        entries["SMask"] = writer.add(Stream(dict(prepared.mask[0]), prepared.mask[1]))
+    return writer.add(Stream(entries, prepared.data))
