@@ -22,6 +22,7 @@ from fontTools.fontBuilder import FontBuilder
 from fontTools.ttLib import TTFont as FTFont
 from fontTools.ttLib import newTable
 from fontTools.ttLib.tables._g_l_y_f import Glyph
+from fontTools.ttLib.tables.DefaultTable import DefaultTable
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont as RLFont
 
@@ -80,6 +81,7 @@ class Face:
         self._ft: Any = None
         self._advances: dict[str, float] = {}
         self._subsets: OrderedDict[str, Subset] = OrderedDict()
+        self._raw: dict[str, DefaultTable] = {}
 
     @property
     def rl_name(self) -> str:
@@ -204,7 +206,7 @@ class Face:
                 fsType=os2.fsType,
                 achVendID=os2.achVendID,
             )
-            builder.setupPost()
+            builder.setupPost(keepGlyphNames=False)  # format 3: readers need no names
             builder.setupHead(
                 unitsPerEm=head.unitsPerEm,
                 created=_FIXED_FONT_TIMESTAMP,
@@ -216,17 +218,26 @@ class Face:
             )
             for tag in _HINTING_TABLES:
                 if tag in src:
-                    builder.font[tag] = src[tag]
+                    builder.font[tag] = self._raw_table(src, tag)
             maxp = builder.font["maxp"]
             for attr in _MAXP_LIMITS:
                 setattr(maxp, attr, getattr(src["maxp"], attr))
             builder.font.recalcTimestamp = False
             builder.font.recalcBBoxes = False  # raw glyph records keep their own boxes
             out = io.BytesIO()
-            builder.font.save(out)
+            builder.font.save(out, reorderTables=False)  # sorted tags already: no second pass
             index = {name: gid for gid, name in enumerate(order)}
             gids = {chr(code): index[name] for code, name in mapping.items()}
             return Subset(out.getvalue(), gids)
+
+    def _raw_table(self, src: Any, tag: str) -> DefaultTable:
+        """A table of the source copied as its bytes (compiled once, not per subset)."""
+        table = self._raw.get(tag)
+        if table is None:
+            table = DefaultTable(tag)
+            table.data = src.getTableData(tag)
+            self._raw[tag] = table
+        return table
 
     @staticmethod
     def _glyph_copy(glyf: Any, name: str) -> Any:

@@ -23,7 +23,9 @@ def qr_png(text: str) -> bytes:
 
     The quiet zone is left to the layout: the QR box in each template keeps a white margin.
     """
-    image = _image(text, "Q", QR_PIXELS_PER_MODULE).convert("1")
+    modules = _image(text, "Q", 1).convert("1", dither=Image.Dither.NONE)
+    side = modules.width * QR_PIXELS_PER_MODULE
+    image = modules.resize((side, side), Image.Resampling.NEAREST)
     out = io.BytesIO()
     image.save(out, "PNG", optimize=False)
     return out.getvalue()

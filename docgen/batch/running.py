@@ -184,12 +184,17 @@ def _commit(
     try:
         with registry.writing() as session:
             body = issuing_body(session, batch.issuer_code, name, batch.issued_at)
-            for outcome in outcomes:
-                item = session.scalars(
+            items = {
+                item.row_no: item
+                for item in session.scalars(
                     select(BatchItem).where(
-                        BatchItem.batch_id == batch.id, BatchItem.row_no == outcome.line
+                        BatchItem.batch_id == batch.id,
+                        BatchItem.row_no.in_([outcome.line for outcome in outcomes]),
                     )
-                ).one()
+                )
+            }
+            for outcome in outcomes:
+                item = items[outcome.line]
                 staged = outcome.files or {}
                 if item.state != PLANNED:  # made twice (a resubmitted task): keep the first
                     for _, temporary, _ in staged.values():

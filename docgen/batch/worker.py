@@ -3,14 +3,16 @@ processes and on Dask workers.
 
 A worker loads the fonts, the key store and the photo source once and keeps them for every
 task it runs (:func:`issue_chunk` caches them per process). It writes each file whole to a
-staged name beside its target (see :func:`docgen.registry.lifecycle.stage`) and returns
-what the registry records; the coordinator commits the rows and renames the files. It never
+staged name beside its target (see :func:`docgen.registry.lifecycle.stage`; the writes and
+their ``fsync`` run on two threads while the next certificate renders) and returns what the
+registry records; the coordinator commits the rows and renames the files. It never
 opens the registry.
 """
 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -94,12 +96,41 @@ def warm(job: Job) -> None:
     font_stack()
 
 
+# Threads per task that write and fsync staged files (waiting on the disk, not the CPU).
+_WRITERS = 2
+
+
+@dataclass(frozen=True)
+class _Staging:
+    """A made certificate whose files are being written: kind → (target, write, sha256)."""
+
+    line: int
+    number: str
+    facts: VersionFacts
+    writes: dict[str, tuple[Path, Future[Path], str]]
+
+    def outcome(self) -> Outcome:
+        files: dict[str, tuple[str, str, str]] = {}
+        failed: tuple[Path, OSError] | None = None
+        for key, (target, write, digest) in self.writes.items():
+            try:
+                files[key] = (str(target), str(write.result()), digest)
+            except OSError as exc:
+                failed = failed or (target, exc)
+        if failed is not None:
+            for _, staged, _ in files.values():
+                Path(staged).unlink(missing_ok=True)
+            where, error = failed
+            raise OutputError(f"cannot write {where}: {error.strerror}") from error
+        return Outcome(self.line, self.number, facts=self.facts, files=files)
+
+
 def _refused(task: Task, error: RecordError) -> Outcome:
     problems = "; ".join(f"{p.field}: {p.message}" for p in error.problems)
     return Outcome(task.line, task.number, field=error.problems[0].field, problem=problems)
 
 
-def _one(job: Job, task: Task) -> Outcome:
+def _one(job: Job, task: Task, writers: ThreadPoolExecutor) -> Outcome | _Staging:
     kind = load_kind(job.kind)
     try:
         photo = _photos(job.photos).read(task.photo)
@@ -121,23 +152,28 @@ def _one(job: Job, task: Task) -> Outcome:
     except RecordError as exc:
         return _refused(task, exc)
     out = Path(job.out_dir)
-    files: dict[str, tuple[str, str, str]] = {}
-    for suffix, data in ((".ofd", rendered.ofd), (".pdf", rendered.pdf)):
-        target = out / file_name(cert.number, 1, suffix)
+    targets = {
+        suffix[1:]: (out / file_name(cert.number, 1, suffix), data)
+        for suffix, data in ((".ofd", rendered.ofd), (".pdf", rendered.pdf))
+    }
+    for target, _ in targets.values():
         if target.exists() and not job.overwrite:
-            for _, staged, _ in files.values():
-                Path(staged).unlink(missing_ok=True)
             return Outcome(
                 task.line, task.number, field="number", problem=f"{target} exists already"
             )
-        try:
-            temporary = stage(target, data)
-        except OSError as exc:
-            raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
-        files[suffix[1:]] = (str(target), str(temporary), hashlib.sha256(data).hexdigest())
-    return Outcome(task.line, task.number, facts=VersionFacts.of(cert), files=files)
+    writes = {
+        key: (target, writers.submit(stage, target, data), hashlib.sha256(data).hexdigest())
+        for key, (target, data) in targets.items()
+    }
+    return _Staging(task.line, task.number, VersionFacts.of(cert), writes)
 
 
 def issue_chunk(job: Job, tasks: list[Task]) -> list[Outcome]:
-    """Render, seal and stage each task's certificate (the batch's task function)."""
-    return [_one(job, task) for task in tasks]
+    """Render, seal and stage each task's certificate (the batch's task function).
+
+    Raises:
+        OutputError: a file cannot be written (its staged siblings are removed).
+    """
+    with ThreadPoolExecutor(_WRITERS, thread_name_prefix="stage") as writers:
+        made = [_one(job, task, writers) for task in tasks]
+        return [m.outcome() if isinstance(m, _Staging) else m for m in made]

@@ -24,6 +24,9 @@ ROOT_FILE = "OFD.xml"
 DOC_ROOT = "Doc_0/Document.xml"
 _NSMAP = {"ofd": OFD_NS}
 _FILE_MODE = 0o644 << 16
+# Entries whose bytes are compressed already (pictures, and the seal and signature parts that
+# carry the seal picture): stored, since deflating them again costs time and saves nothing.
+_STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".esl", ".dat")
 # What zipfile raises on damaged input besides BadZipFile (seen flipping bits of real
 # packages): a corrupt deflate stream, a flipped compression method or encryption flag, a
 # stream cut short.
@@ -54,7 +57,8 @@ def serialize(root: etree._Element) -> bytes:
 
 
 def write_package(parts: Mapping[str, bytes], at: datetime) -> bytes:
-    """Zip ``parts`` (path → bytes) in the given order, every entry stamped ``at``."""
+    """Zip ``parts`` (path → bytes) in the given order, every entry stamped ``at``; XML and
+    fonts deflated, pictures and signature values stored."""
     if ROOT_FILE not in parts:
         raise ValueError("an OFD package needs OFD.xml")
     stamp = at.timetuple()[:6]
@@ -62,7 +66,8 @@ def write_package(parts: Mapping[str, bytes], at: datetime) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in parts.items():
             info = zipfile.ZipInfo(path, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            stored = path.lower().endswith(_STORED_SUFFIXES)
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             info.external_attr = _FILE_MODE
             info.create_system = 3
             archive.writestr(info, data)

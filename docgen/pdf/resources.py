@@ -6,16 +6,19 @@ last few, so one layout's subset is built once for both files): a ``Type0`` font
 with widths from the layout's metrics and a ToUnicode CMap (UTF-16BE, so characters beyond
 the BMP extract correctly).
 
-Images become image XObjects: a JPEG is copied as it is (``DCTDecode``); any other picture is
-decoded once and compressed, its alpha channel as a soft mask. Prepared pictures are kept by
-content, so the seal picture every certificate of an issuer shares is compressed once per
-process.
+Images become image XObjects: a JPEG is copied as it is (``DCTDecode``), and so is the
+compressed data of an opaque grey or RGB PNG (its zlib stream with PNG predictors is a
+``FlateDecode`` stream with ``/Predictor 15``, §7.4.4.4) — the QR picture is never decoded.
+Any other picture is decoded and compressed, its alpha channel as a soft mask. Prepared
+pictures are kept by content, so the seal picture every certificate of an issuer shares is
+prepared once per process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -142,9 +145,55 @@ class PreparedImage:
 _COLOURS = {"1": ("DeviceGray", 1), "L": ("DeviceGray", 8), "RGB": ("DeviceRGB", 8)}
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# PNG colour types copied as they are: grey (0) and RGB (2), with their channel counts.
+_PNG_CHANNELS = {0: 1, 2: 3}
+
+
+def _png_as_is(data: bytes) -> PreparedImage | None:
+    """The image XObject of an opaque, non-interlaced grey or RGB PNG, its IDAT data
+    unchanged; None for any other PNG (palette, alpha, interlace, transparency key)."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return None
+    at, idat, header = len(_PNG_SIGNATURE), bytearray(), None
+    while at + 8 <= len(data):
+        length, tag = struct.unpack(">I4s", data[at : at + 8])
+        body = data[at + 8 : at + 8 + length]
+        if tag == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif tag == b"IDAT":
+            idat += body
+        elif tag == b"tRNS":
+            return None
+        elif tag == b"IEND":
+            break
+        at += 12 + length
+    if header is None or not idat:
+        return None
+    width, height, bits, colour, _, _, interlace = header
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None or interlace or bits not in (1, 2, 4, 8):
+        return None
+    entries = _image_entries((width, height), _GREY_OR_RGB[channels], bits, "FlateDecode")
+    entries["DecodeParms"] = {
+        "Predictor": 15,
+        "Colors": channels,
+        "BitsPerComponent": bits,
+        "Columns": width,
+    }
+    return PreparedImage(entries, bytes(idat), None)
+
+
+_GREY_OR_RGB = {1: "DeviceGray", 3: "DeviceRGB"}
+
+
 @lru_cache(maxsize=16)
 def prepare_image(data: bytes, kind: str) -> PreparedImage:
     """``data`` (a ``JPEG`` or ``PNG`` file) as image XObject parts."""
+    if kind == "PNG":
+        as_is = _png_as_is(data)
+        if as_is is not None:
+            return as_is
     image: Image.Image = Image.open(io.BytesIO(data))
     if kind == "JPEG":
         colours = {"L": "DeviceGray", "RGB": "DeviceRGB", "CMYK": "DeviceCMYK"}.get(image.mode)

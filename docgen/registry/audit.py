@@ -33,6 +33,8 @@ __all__ = [
 GENESIS = "0" * 64
 #: ``registry_meta`` key of the chain head, ``"<id>:<hash>"``.
 HEAD_KEY = "audit_head"
+# session.info key: the transaction that holds the head's lock, and the head row.
+_HELD = "docgen.audit_head"
 
 
 def entry_hash(
@@ -63,15 +65,23 @@ def entry_hash(
 def lock_head(session: Session) -> MetaItem:
     """Lock the chain's head row for the rest of the transaction and return it: taken first
     by every write transaction, so writers run one at a time (on SQLite the transaction
-    already holds the write lock).
+    already holds the write lock). Locked once per transaction: later appends in the same
+    transaction reuse the row (a second ``SELECT … FOR UPDATE`` would also flush the
+    session each time).
 
     Raises:
         RuntimeError: the registry has no head row (its schema was not made by migration).
     """
-    head = session.get(MetaItem, HEAD_KEY, with_for_update=True)
-    if head is None:
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is not None and held[0] is transaction:
+        head: MetaItem = held[1]
+        return head
+    found = session.get(MetaItem, HEAD_KEY, with_for_update=True)
+    if found is None:
         raise RuntimeError("registry_meta has no audit_head row")
-    return head
+    session.info[_HELD] = (session.get_transaction(), found)
+    return found
 
 
 def append(
