@@ -76,12 +76,12 @@ def test_truncated_files_are_reported_not_raised(sealed: dict[str, Sealed], cut:
 def test_an_internal_error_is_a_named_cannot_verify(
     monkeypatch: pytest.MonkeyPatch, sealed: dict[str, Sealed]
 ) -> None:
-    import verify.api
+    import verify.pdf
 
     def broken(*args: object) -> None:
         raise KeyError("defect")
 
-    monkeypatch.setattr(verify.api, "check_pdf", broken)
+    monkeypatch.setattr(verify.pdf, "check_pdf", broken)
     report = verify_bytes(sealed["skill"].pdf_path.read_bytes(), "x.pdf", TrustList(), AT)
     assert report.verdict is Verdict.CANNOT_VERIFY and report.exit_code == 2
     assert "internal error while checking (KeyError" in str(report.unreadable)

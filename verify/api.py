@@ -24,7 +24,6 @@ from docgen.qrpayload import (
 from docgen.qrpayload import verify_payload as verify_qr
 
 from .ofd import check_ofd
-from .pdf import check_pdf
 from .qrscan import ScanResult, scan_image
 from .report import Outcome, Report, Verdict
 from .status import StatusSources
@@ -471,6 +470,8 @@ def _verify(
         scan, metadata, text = ofd.qr, ofd.metadata, ofd.text
         annotation_texts = list(ofd.annotations)
     else:
+        from .pdf import check_pdf  # pyHanko takes 0.3 s to import: only for a PDF
+
         pdf = check_pdf(data, report, trust)
         scan, metadata, text = pdf.qr, pdf.metadata, pdf.text
     if report.unreadable:

@@ -61,26 +61,17 @@ class PdfFacts:
 
 
 def _pages(
-    data: bytes, first: int, last: int | None, crop: tuple[int, int, int, int] | None = None
+    source: Path, first: int, last: int | None, crop: tuple[int, int, int, int] | None = None
 ) -> list[Image.Image]:
-    """Pages ``first``..``last`` (None: to the end) rendered at :data:`RENDER_DPI` as plain
-    PPM (PNG would spend four times the rendering on compressing what is read at once);
-    with ``crop`` (x, y, width, height in pixels), only that region of each."""
-    with tempfile.TemporaryDirectory(prefix="verify-") as folder:
-        source = Path(folder) / "in.pdf"
-        source.write_bytes(data)
+    """Pages ``first``..``last`` (None: to the end) of the PDF file ``source`` rendered at
+    :data:`RENDER_DPI` as plain PPM (PNG would spend four times the rendering on compressing
+    what is read at once); with ``crop`` (x, y, width, height in pixels), only that region
+    of each."""
+    with tempfile.TemporaryDirectory(prefix="verify-", dir=source.parent) as folder:
         asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
         if crop is not None:
-            asked += [
-                "-x",
-                str(crop[0]),
-                "-y",
-                str(crop[1]),
-                "-W",
-                str(crop[2]),
-                "-H",
-                str(crop[3]),
-            ]
+            asked += ["-x", str(crop[0]), "-y", str(crop[1])]
+            asked += ["-W", str(crop[2]), "-H", str(crop[3])]
         subprocess.run(
             ["pdftoppm", "-r", str(RENDER_DPI), *asked, str(source), str(Path(folder) / "p")],
             capture_output=True,
@@ -124,33 +115,40 @@ def _qr_regions(metadata: dict[str, str]) -> list[tuple[int, tuple[int, int, int
     return regions
 
 
-def _text(data: bytes) -> str:
-    result = subprocess.run(
-        ["pdftotext", "-q", "-", "-"],
-        input=data,
-        capture_output=True,
-        check=False,
-        timeout=_TOOL_TIMEOUT,
+def _text_of(source: Path) -> subprocess.Popen[bytes]:
+    """pdftotext started on ``source``: it runs while the pages are rendered."""
+    return subprocess.Popen(
+        ["pdftotext", "-q", str(source), "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
-    return result.stdout.decode("utf-8", "replace")
+
+
+def _text(process: subprocess.Popen[bytes]) -> str:
+    try:
+        out, _ = process.communicate(timeout=_TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return out.decode("utf-8", "replace")
 
 
 def _scan_pages(
-    data: bytes, count: int, hints: list[tuple[int, tuple[int, int, int, int]]]
+    source: Path, count: int, hints: list[tuple[int, tuple[int, int, int, int]]]
 ) -> ScanResult | None:
     """The QR of the first page that has one: first where the kind prints it (``hints``),
     then page 1 whole (where our certificates carry it), the others only when it has none."""
     last = None
     for number, crop in hints:
         if number <= count:
-            for region in _pages(data, number, number, crop):
+            for region in _pages(source, number, number, crop):
                 last = scan_image(region)
                 if last.found:
                     return last
     for first, final in ((1, 1), (2, None)):
         if first > count:
             break
-        for page in _pages(data, first, final):
+        for page in _pages(source, first, final):
             last = scan_image(page)
             if last.found:
                 return last
@@ -327,11 +325,17 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
         return facts
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
-    facts.text = _text(data)
     # An original certificate (one signature) shows one QR where its kind prints it; an
     # annotated copy has a second one in its band: the whole page is read for it.
     hints = _qr_regions(facts.metadata) if len(signatures) == 1 else []
-    facts.qr = _scan_pages(data, _page_count(reader), hints)
+    with tempfile.TemporaryDirectory(prefix="verify-") as folder:
+        source = Path(folder) / "in.pdf"
+        source.write_bytes(data)
+        text = _text_of(source)  # runs while the pages are rendered and read
+        try:
+            facts.qr = _scan_pages(source, _page_count(reader), hints)
+        finally:
+            facts.text = _text(text)
     if not signatures and b"/ByteRange" in data:
         report.add(
             "signature",

@@ -39,9 +39,11 @@ __all__ = ["SIGNATURE_FIELD", "cms_signature", "cms_signer", "sign_pdf"]
 
 #: Name of the signature field our PDFs carry.
 SIGNATURE_FIELD = "Seal"
-# CMS size: ECDSA signature + signer and root certificates ≈ 2 KB; a timestamp token with
-# its TSA chain adds ≈ 4-6 KB. Too small a reservation fails loudly.
-_RESERVED = 8192
+# Room for the CMS: without a timestamp its size is known but for the ECDSA signature's few
+# bytes of variation, so it is measured once per signer and this margin added (a reader
+# parses every reserved byte as hex, so spare room costs every verification time); a
+# timestamp token with its TSA chain adds ≈ 4-6 KB of unknown size.
+_MARGIN = 64
 _RESERVED_WITH_TSA = 24576
 
 
@@ -136,6 +138,11 @@ def cms_signature(digest: bytes, signer: Signer, tsa_url: str | None = None) -> 
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
 
 
+@lru_cache(maxsize=16)
+def _reserved(signer: Signer) -> int:
+    return len(cms_signature(bytes(32), signer)) + _MARGIN
+
+
 def _timestamp(signature: bytes, tsa_url: str) -> tsp.ContentInfo:
     stamper = timestamps.HTTPTimeStamper(tsa_url)
     imprint = hashlib.sha256(signature).digest()
@@ -181,7 +188,7 @@ def sign_pdf(
         reason=f"{cert.kind.title} {cert.number}",
         signed_at=signed_at,
         picture=seal_png,
-        reserved=_RESERVED_WITH_TSA if tsa_url else _RESERVED,
+        reserved=_RESERVED_WITH_TSA if tsa_url else _reserved(signer),
     )
     written = render_for_signing(layout, field)
     return embed_signature(written, lambda digest: cms_signature(digest, signer, tsa_url))
