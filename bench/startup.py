@@ -75,7 +75,7 @@ def main() -> None:
     trust = TrustList.load([Path(trust_file)])
     result: dict[str, object] = {
         "help_ms": _best([DOCGEN, "--help"], args.runs),
-        "import_ms": {m: _import_ms(m) for m in ("docgen.cli", "verify.api")},
+        "import_ms": {m: _import_ms(m) for m in ("docgen.cli", "verify.api", "verify.pdf")},
     }
     for name, path in files.items():
         result[f"verify_{name}_cli_ms"] = _best(

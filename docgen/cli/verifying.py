@@ -46,7 +46,6 @@ def verify_command(
 ) -> None:
     """Verify OFD, PDF, PNG or JPEG files: exit 0 authentic and valid, 1 not authentic or
     not valid, 2 could not be checked (or its status asked for could not be established)."""
-    from docgen.registry import Registry, RegistryError
     from verify.api import verify_path
     from verify.status import StatusSources
     from verify.trust import TrustList, TrustListError
@@ -61,6 +60,8 @@ def verify_command(
         sys.exit(2)
     sources = StatusSources(lists=[(str(p), p.read_bytes()) for p in status_lists])
     if db is not None:
+        from docgen.registry import Registry, RegistryError  # SQLAlchemy: 0.3 s to import
+
         try:
             sources.registry = Registry.open(db, reader=True)
         except RegistryError as exc:
