@@ -102,27 +102,33 @@ _WRITERS = 2
 
 @dataclass(frozen=True)
 class _Staging:
-    """A made certificate whose files are being written: kind → (target, write, sha256)."""
+    """A made certificate whose files are being written: kind → (target, write)."""
 
     line: int
     number: str
     facts: VersionFacts
-    writes: dict[str, tuple[Path, Future[Path], str]]
+    writes: dict[str, tuple[Path, Future[tuple[Path, str]]]]
 
     def outcome(self) -> Outcome:
         files: dict[str, tuple[str, str, str]] = {}
         failed: tuple[Path, OSError] | None = None
-        for key, (target, write, digest) in self.writes.items():
+        for key, (target, write) in self.writes.items():
             try:
-                files[key] = (str(target), str(write.result()), digest)
+                staged, digest = write.result()
+                files[key] = (str(target), str(staged), digest)
             except OSError as exc:
                 failed = failed or (target, exc)
         if failed is not None:
-            for _, staged, _ in files.values():
-                Path(staged).unlink(missing_ok=True)
+            for _, temporary, _ in files.values():
+                Path(temporary).unlink(missing_ok=True)
             where, error = failed
             raise OutputError(f"cannot write {where}: {error.strerror}") from error
         return Outcome(self.line, self.number, facts=self.facts, files=files)
+
+
+def _stage(target: Path, data: bytes) -> tuple[Path, str]:
+    """Stage ``data`` beside ``target``; the staged path and the data's SHA-256 (hex)."""
+    return stage(target, data), hashlib.sha256(data).hexdigest()
 
 
 def _refused(task: Task, error: RecordError) -> Outcome:
@@ -162,7 +168,7 @@ def _one(job: Job, task: Task, writers: ThreadPoolExecutor) -> Outcome | _Stagin
                 task.line, task.number, field="number", problem=f"{target} exists already"
             )
     writes = {
-        key: (target, writers.submit(stage, target, data), hashlib.sha256(data).hexdigest())
+        key: (target, writers.submit(_stage, target, data))
         for key, (target, data) in targets.items()
     }
     return _Staging(task.line, task.number, VersionFacts.of(cert), writes)
