@@ -44,6 +44,7 @@ SIGNATURE_FIELD = "Seal"
 # parses every reserved byte as hex, so spare room costs every verification time); a
 # timestamp token with its TSA chain adds ≈ 4-6 KB of unknown size.
 _MARGIN = 64
+_LONGEST_ECDSA = 72  # SEQUENCE of two INTEGERs of at most 33 bytes
 _RESERVED_WITH_TSA = 24576
 
 
@@ -140,7 +141,11 @@ def cms_signature(digest: bytes, signer: Signer, tsa_url: str | None = None) -> 
 
 @lru_cache(maxsize=16)
 def _reserved(signer: Signer) -> int:
-    return len(cms_signature(bytes(32), signer)) + _MARGIN
+    """The room for this signer's CMS: the same in every process (a sample's size, with
+    its ECDSA signature counted at the longest a P-256 DER signature can be)."""
+    sample = cms_signature(bytes(32), signer)
+    signature = cms.ContentInfo.load(sample)["content"]["signer_infos"][0]["signature"]
+    return len(sample) - len(signature.native) + _LONGEST_ECDSA + _MARGIN
 
 
 def _timestamp(signature: bytes, tsa_url: str) -> tsp.ContentInfo:
