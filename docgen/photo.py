@@ -47,13 +47,15 @@ def _read(value: str, base_dir: Path | None) -> bytes:
 
 def load_photo(value: object, base_dir: Path | None = None) -> Photo:
     """Load and check a photo given as a file path (relative to ``base_dir``), a data URI, or
-    the file's bytes.
+    the file's bytes; a :class:`Photo` already loaded is returned as it is.
 
     Returns the photo re-encoded as a plain RGB JPEG, EXIF orientation applied.
 
     Raises:
         ValueError: not a string, unreadable, not a JPEG/PNG image, or too small.
     """
+    if isinstance(value, Photo):
+        return value
     if isinstance(value, bytes):
         raw = value
     elif not isinstance(value, str) or not value.strip():

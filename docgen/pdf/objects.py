@@ -10,16 +10,27 @@ the file is laid out (a signature's ``/ByteRange`` and ``/Contents``).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Name", "Placeholder", "Ref", "Stream", "Text", "Writer", "WrittenFile"]
+__all__ = ["Name", "Placeholder", "Ref", "Stream", "Text", "Writer", "WrittenFile", "deflate"]
 
 _HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 # Characters that must be escaped in a name (§7.3.5): delimiters, '#', and non-regular bytes.
 _NAME_SAFE = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.+*,;:!?@$&'=~^`|\"\\"
 )
+
+
+# zlib level of what each document compresses anew (content, font subsets): level 1 takes a
+# third of the default's time for files 3 % larger.
+_DEFLATE_LEVEL = 1
+
+
+def deflate(data: bytes) -> bytes:
+    """``data`` compressed for a ``FlateDecode`` stream written once per document."""
+    return zlib.compress(data, _DEFLATE_LEVEL)
 
 
 class Name(str):

@@ -15,7 +15,6 @@ never rewrites the file (see :mod:`docgen.pdf.signature`).
 from __future__ import annotations
 
 import hashlib
-import zlib
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -33,7 +32,7 @@ from ..layout import (
     seal_slots,
 )
 from ..metadata import METADATA_PREFIX
-from .objects import Name, Placeholder, Ref, Stream, Text, Writer, WrittenFile
+from .objects import Name, Placeholder, Ref, Stream, Text, Writer, WrittenFile, deflate
 from .resources import EmbeddedFont, embed_font, embed_image, prepare_image
 from .signature import BYTE_RANGE, CONTENTS, SignatureField
 
@@ -238,7 +237,7 @@ class _Document:
         for n, page in enumerate(layout.pages):
             stamped = {page.items.index(slot) for page_no, slot in slots[1:] if page_no == n}
             data = self.content(page, seal, stamped)
-            content = writer.add(Stream({"Filter": Name("FlateDecode")}, zlib.compress(data)))
+            content = writer.add(Stream({"Filter": Name("FlateDecode")}, deflate(data)))
             entries: dict[str, object] = {
                 "Type": Name("Page"),
                 "Parent": pages_ref,

@@ -26,7 +26,7 @@ from functools import lru_cache
 from PIL import Image
 
 from ..fonts import Face, Subset
-from .objects import Name, Ref, Stream, Text, Writer
+from .objects import Name, Ref, Stream, Text, Writer, deflate
 
 __all__ = ["EmbeddedFont", "PreparedImage", "embed_font", "embed_image", "prepare_image"]
 
@@ -81,7 +81,7 @@ def embed_font(writer: Writer, face: Face, chars: str) -> EmbeddedFont:
     file = writer.add(
         Stream(
             {"Filter": Name("FlateDecode"), "Length1": len(subset.data)},
-            zlib.compress(subset.data),
+            deflate(subset.data),
         )
     )
     descriptor = writer.add(
@@ -117,9 +117,7 @@ def embed_font(writer: Writer, face: Face, chars: str) -> EmbeddedFont:
             "CIDToGIDMap": Name("Identity"),
         }
     )
-    to_unicode = writer.add(
-        Stream({"Filter": Name("FlateDecode")}, zlib.compress(_to_unicode(gids)))
-    )
+    to_unicode = writer.add(Stream({"Filter": Name("FlateDecode")}, deflate(_to_unicode(gids))))
     ref = writer.add(
         {
             "Type": Name("Font"),
