@@ -1,9 +1,9 @@
 """The font stack shared by both renderers: coverage, metrics and embeddable subsets.
 
 Each face is loaded at most once per process (loading a CJK font is the expensive part of
-rendering). Metrics come from reportlab's parse of the font, so the advances the layout
-computes are exactly the widths reportlab writes into the PDF; the OFD writer uses the same
-advances as ``DeltaX``.
+rendering). Metrics come from reportlab's TrueType reader; the layout's advances are what
+both renderers write (the PDF's glyph widths, the OFD's ``DeltaX``), and both embed the same
+subset of a layout (:meth:`Face.subset` keeps the last few).
 """
 
 from __future__ import annotations

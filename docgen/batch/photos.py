@@ -68,11 +68,9 @@ class PhotoSource:
             with self._zip.open(info) as handle:
                 data = handle.read(MAX_PHOTO_BYTES + 1)
         else:
-            target = self.path / name
             try:
-                if target.stat().st_size > MAX_PHOTO_BYTES:
-                    raise ValueError(f"is larger than {MAX_PHOTO_BYTES} bytes")
-                data = target.read_bytes()
+                with (self.path / name).open("rb") as handle:
+                    data = handle.read(MAX_PHOTO_BYTES + 1)
             except OSError as exc:
                 raise ValueError(f"cannot be read ({exc.strerror})") from exc
         if len(data) > MAX_PHOTO_BYTES:

@@ -244,7 +244,8 @@ def _issue(
     progress: Progress,
     chunk: int,
 ) -> None:
-    window = 2 * runner.workers
+    # Four chunks per worker in flight: workers keep busy while the coordinator commits.
+    window = 4 * runner.workers
     chunks = iter(chunked(_tasks(registry, batch.id), chunk))
     pending: set[object] = set()
     finished: list[Outcome] = []
