@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 
+from docgen.ofd.package import package_problem
 from docgen.qrpayload import payload_kid
 from docgen.registry import NotFoundError, RegistryError, status_of
 from docgen.registry.lookup import registered_photo
@@ -24,10 +25,6 @@ from .state import ServiceState, limit, refuse, state_of
 __all__ = ["checked_upload", "router", "verify_upload", "with_photo"]
 
 router = APIRouter(tags=["public"])
-
-#: The most an OFD's entries may say they expand to, and the most any one may shrink by.
-_MAX_UNPACKED = 200 * 1024 * 1024
-_MAX_RATIO = 200
 
 
 class QRText(BaseModel):
@@ -69,15 +66,9 @@ def checked_upload(data: bytes, state: ServiceState) -> str:
             ) from None
         if "OFD.xml" not in {i.filename.lstrip("/") for i in infos}:
             raise refuse(415, "unsupported_type", "a ZIP without OFD.xml is not an OFD package")
-        total = sum(i.file_size for i in infos)
-        ratio = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0)
-        if total > _MAX_UNPACKED or ratio > _MAX_RATIO:
-            raise refuse(
-                422,
-                "zip_bomb",
-                f"the OFD package says it unpacks to {total // (1024 * 1024)} MB "
-                f"(an entry shrinks {ratio:.0f}×): refused unread",
-            )
+        problem = package_problem([i for i in infos if not i.is_dir()])
+        if problem is not None:
+            raise refuse(422, "unsafe_package", problem)
     return kind
 
 

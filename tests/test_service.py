@@ -168,7 +168,8 @@ def test_an_ofd_zip_bomb_gives_422_unread(world: World, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(pool, "verify", never)
     answer = world.client.post("/api/v1/verify", files={"file": ("b.ofd", data)})
-    assert answer.status_code == 422 and answer.json()["error"] == "zip_bomb"
+    assert answer.status_code == 422 and answer.json()["error"] == "unsafe_package"
+    assert "refused unread" in answer.json()["message"]
 
 
 def test_holder_a_cannot_reach_holder_b(world: World) -> None:

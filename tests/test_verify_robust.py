@@ -3,8 +3,10 @@ when a signed byte changed."""
 
 from __future__ import annotations
 
+import io
 import random
 import re
+import zipfile
 
 import pytest
 
@@ -85,3 +87,76 @@ def test_an_internal_error_is_a_named_cannot_verify(
     report = verify_bytes(sealed["skill"].pdf_path.read_bytes(), "x.pdf", TrustList(), AT)
     assert report.verdict is Verdict.CANNOT_VERIFY and report.exit_code == 2
     assert "internal error while checking (KeyError" in str(report.unreadable)
+
+
+# -- packages that try to leave their bounds ------------------------------------------------
+
+
+def _with_entry(ofd: bytes, name: str, data: bytes = b"x", level: int = 6) -> bytes:
+    """A copy of the package ``ofd`` with one more entry (the signed ones untouched)."""
+    out = io.BytesIO(ofd)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=level) as package:
+        package.writestr(zipfile.ZipInfo(name), data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["../../../../tmp/x.txt", "Doc_0/../../x.txt", "/etc/x.txt", "C:/x.txt", "a\\..\\x"]
+)
+def test_an_entry_name_that_leaves_the_package_is_refused(
+    sealed: dict[str, Sealed], name: str
+) -> None:
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(_with_entry(item.ofd_path.read_bytes(), name), "x.ofd", trust, AT)
+    assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
+    assert f"entry name {name!r} leaves the package" in str(report.unreadable)
+
+
+def test_a_zip_bomb_entry_is_refused_unread(
+    sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed certificate with a 2 GiB zero-filled entry (10 MB packed) beside its signed
+    parts: refused from the central directory; not one entry is inflated."""
+    item = sealed["skill"]
+    out = io.BytesIO(item.ofd_path.read_bytes())
+    with (
+        zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as package,
+        package.open("Doc_0/Res/zeros.bin", "w", force_zip64=True) as entry,
+    ):
+        chunk = bytes(1 << 24)
+        for _ in range(128):
+            entry.write(chunk)
+    data = out.getvalue()
+    assert len(data) < 16 * 1024 * 1024
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an entry of the bomb's package was opened")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", never)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(data, "bomb.ofd", trust, AT)
+    assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
+    assert "Doc_0/Res/zeros.bin says it unpacks to 2048 MB" in str(report.unreadable)
+
+
+def test_an_entry_holding_more_than_it_declares_is_damaged(sealed: dict[str, Sealed]) -> None:
+    """The central directory understates an entry's size: the reader stops at the declared
+    size and the package is refused as damaged (never read past what it declares)."""
+    original = sealed["skill"].ofd_path.read_bytes()
+    data = bytearray(_with_entry(original, "Doc_0/extra.xml", b"<a/>" * 1000))
+    directory = data.rindex(b"PK\x01\x02")  # the last entry's central directory record
+    data[directory + 24 : directory + 28] = (10).to_bytes(4, "little")  # uncompressed size
+    with pytest.raises(ValueError, match=r"damaged|declares"):
+        read_package(bytes(data))
+    report = verify_bytes(bytes(data), "x.ofd", TrustList(), AT)
+    assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
+
+
+def test_an_extra_entry_no_signature_covers_is_named(sealed: dict[str, Sealed]) -> None:
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    data = _with_entry(item.ofd_path.read_bytes(), "Doc_0/Pages/Page_0/Content_1.xml", b"<a/>")
+    report = verify_bytes(data, "x.ofd", trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert "covered by no valid signature: Doc_0/Pages/Page_0/Content_1.xml" in report.to_text()

@@ -542,11 +542,10 @@ class _SignatureChecker:
 
 
 def _repeated_entries(data: bytes) -> dict[str, int]:
-    """ZIP entry names (leading ``/`` stripped, as the package reader does) that occur more
-    than once, with their counts."""
+    """ZIP entry names that occur more than once, with their counts."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = Counter(i.filename.lstrip("/") for i in archive.infolist() if not i.is_dir())
+            names = Counter(i.filename for i in archive.infolist() if not i.is_dir())
     except (zipfile.BadZipFile, ValueError):  # read_package already read it
         return {}
     return {name: count for name, count in names.items() if count > 1}

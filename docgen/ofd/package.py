@@ -14,7 +14,21 @@ from datetime import datetime
 
 from lxml import etree
 
-__all__ = ["DOC_ROOT", "OFD_NS", "ROOT_FILE", "ofd", "read_package", "serialize", "write_package"]
+__all__ = [
+    "DOC_ROOT",
+    "MAX_ENTRIES",
+    "MAX_ENTRY_BYTES",
+    "MAX_RATIO",
+    "MAX_UNPACKED_BYTES",
+    "OFD_NS",
+    "ROOT_FILE",
+    "PackageError",
+    "ofd",
+    "package_problem",
+    "read_package",
+    "serialize",
+    "write_package",
+]
 
 #: The OFD namespace; every element of every part lives in it.
 OFD_NS = "http://www.ofdspec.org/2016"
@@ -76,19 +90,93 @@ def write_package(parts: Mapping[str, bytes], at: datetime) -> bytes:
     return out.getvalue()
 
 
+#: Bounds on what a package may unpack to. A certificate's OFD unpacks to some 200 kB and
+#: the corpus's largest file to 345 kB (its best-compressed entry shrinks 11×); a ZIP bomb
+#: declares far more, or an entry that shrinks by hundreds.
+MAX_ENTRIES = 10_000
+MAX_ENTRY_BYTES = 50 * 1024 * 1024
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 200
+# Entries smaller than this are not judged by their ratio (a tiny repetitive part may
+# compress well; a bomb needs size).
+_RATIO_FROM_BYTES = 1024 * 1024
+
+
+class PackageError(ValueError):
+    """A package that is refused unread: a name that leaves the package, or sizes beyond
+    the bounds above."""
+
+
+def _unsafe_name(name: str) -> bool:
+    """Absolute (``/x``, ``C:x``), with a ``..`` step or a backslash, or holding NUL."""
+    parts = name.split("/")
+    return (
+        name.startswith("/")
+        or "\\" in name
+        or "\0" in name
+        or ".." in parts
+        or (len(name) > 1 and name[1] == ":")
+    )
+
+
+def package_problem(infos: list[zipfile.ZipInfo]) -> str | None:
+    """Why a package with these entries is refused before any entry is read (None: it is
+    not). Judged by the central directory alone; :func:`read_package` also checks that no
+    entry holds more than it declares."""
+    if len(infos) > MAX_ENTRIES:
+        return f"the package has {len(infos)} entries; at most {MAX_ENTRIES}"
+    unsafe = [i.filename for i in infos if _unsafe_name(i.filename)]
+    if unsafe:
+        return (
+            f"entry name {unsafe[0]!r} leaves the package (absolute, or a '..' step): "
+            "refused unread"
+        )
+    for info in infos:
+        if info.file_size > MAX_ENTRY_BYTES:
+            return (
+                f"entry {info.filename} says it unpacks to {info.file_size // (1024 * 1024)} "
+                f"MB; at most {MAX_ENTRY_BYTES // (1024 * 1024)} MB: refused unread"
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= _RATIO_FROM_BYTES and ratio > MAX_RATIO:
+            return (
+                f"entry {info.filename} shrinks {ratio:.0f}× (a ZIP bomb; at most "
+                f"{MAX_RATIO}×): refused unread"
+            )
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_BYTES:
+        return (
+            f"the package says it unpacks to {total // (1024 * 1024)} MB; at most "
+            f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB: refused unread"
+        )
+    return None
+
+
 def read_package(data: bytes) -> dict[str, bytes]:
-    """The parts of an OFD package, path → raw bytes (leading ``/`` stripped).
+    """The parts of an OFD package, path → raw bytes, within the bounds above: names and
+    declared sizes are judged first, and no entry is read past the size it declares.
 
     Raises:
-        ValueError: not a ZIP, a damaged one, or no OFD.xml in it.
+        PackageError: an unsafe name or a size beyond the bounds (nothing was unpacked).
+        ValueError: not a ZIP, a damaged one, an entry larger than it declares, or no
+            OFD.xml in it.
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            parts = {
-                info.filename.lstrip("/"): archive.read(info)
-                for info in archive.infolist()
-                if not info.is_dir()
-            }
+            infos = [info for info in archive.infolist() if not info.is_dir()]
+            problem = package_problem(infos)
+            if problem is not None:
+                raise PackageError(problem)
+            parts = {}
+            for info in infos:
+                with archive.open(info) as entry:
+                    content = entry.read(info.file_size + 1)
+                if len(content) != info.file_size:
+                    raise ValueError(
+                        f"entry {info.filename} holds other than the {info.file_size} bytes "
+                        "it declares"
+                    )
+                parts[info.filename] = content
     except _DAMAGED_ZIP as exc:
         raise ValueError(f"damaged or not a ZIP package: {exc}") from exc
     if ROOT_FILE not in parts:
