@@ -82,6 +82,7 @@ class Face:
         self._advances: dict[str, float] = {}
         self._subsets: OrderedDict[str, Subset] = OrderedDict()
         self._raw: dict[str, DefaultTable] = {}
+        self._glyphs: dict[str, Any] = {}
 
     @property
     def rl_name(self) -> str:
@@ -177,7 +178,7 @@ class Face:
                 name = pending.pop(0)
                 if name in glyphs:
                     continue
-                glyphs[name] = self._glyph_copy(glyf, name)
+                glyphs[name] = self._glyph(glyf, name)
                 if name != ".notdef":
                     order.append(name)
                 if glyphs[name].isComposite():
@@ -192,7 +193,8 @@ class Face:
             builder.font["glyf"].glyphs = glyphs
             builder.font["glyf"].glyphOrder = order
             builder.setupMaxp()
-            builder.setupHorizontalMetrics({name: tuple(src["hmtx"][name]) for name in order})
+            metrics = src["hmtx"].metrics
+            builder.setupHorizontalMetrics({name: tuple(metrics[name]) for name in order})
             builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent)
             builder.setupNameTable(
                 {"familyName": self.family, "styleName": "Regular", "psName": self.rl_name}
@@ -239,15 +241,22 @@ class Face:
             self._raw[tag] = table
         return table
 
-    @staticmethod
-    def _glyph_copy(glyf: Any, name: str) -> Any:
+    def _glyph(self, glyf: Any, name: str) -> Any:
+        """The glyph record to put in a subset: a simple glyph's raw record is made once and
+        shared (compiling it returns its bytes unchanged); a composite one is copied and
+        expanded for each subset, so its component references follow that subset's order."""
+        kept = self._glyphs.get(name)
+        if kept is not None:
+            return kept
         raw = glyf.glyphs[name]
         data = getattr(raw, "data", None)
         if data is None:  # already expanded (e.g. by another reader of this face)
             data = raw.compile(glyf, recalcBBoxes=False)
         glyph = Glyph(data)
-        if glyph.isComposite():  # expand so component references follow the new order
+        if glyph.isComposite():
             glyph.expand(glyf)
+        else:
+            self._glyphs[name] = glyph
         return glyph
 
 
