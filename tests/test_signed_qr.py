@@ -128,3 +128,46 @@ def test_claims_round_trip_through_cbor() -> None:
     assert QRClaims.from_cbor(claims.to_cbor()) == claims
     with pytest.raises(PayloadError, match="unknown kind code"):
         QRClaims.from_cbor(claims.to_cbor().replace(b"\x01\x02", b"\x01\x09", 1))
+
+
+# -- forged and hostile QR texts (the Python verifier; the browser's: test_offline_verify_js)
+
+
+def _cose_sign1(protected: dict[int, object], payload: bytes, key: object) -> bytes:
+    """A COSE_Sign1 with the given protected header, signed (ES256 mathematics) by ``key``."""
+    import cbor2
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    header = cbor2.dumps(protected)
+    to_be_signed = cbor2.dumps(["Signature1", header, b"", payload])
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    r, s = decode_dss_signature(key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return cbor2.dumps(cbor2.CBORTag(18, [header, {}, payload, signature]))
+
+
+def test_hostile_qr_texts_are_refused_with_a_reason(sealed: dict[str, Sealed]) -> None:
+    """A known key id over another key's signature, another algorithm named, base45 cut or
+    padded, and a zlib bomb: each is a PayloadError naming what is wrong."""
+    import zlib
+
+    import base45
+
+    item, other = sealed["skill"], sealed["rescuer"]
+    signers = trusted_signers(item.store.folder)
+    mine, theirs = item.store.signer("ecdsa"), other.store.signer("ecdsa")
+    text = fresh_payload(item)
+    payload = verify_payload(text, signers)[0].to_cbor()
+    cases = {
+        "signature": pack(_cose_sign1({1: -7, 4: mine.kid}, payload, theirs.key)),
+        "ES256": pack(_cose_sign1({1: -35, 4: mine.kid}, payload, mine.key)),
+        "base45": text[: len(PREFIX) + len(text[len(PREFIX) :]) // 3 * 3 - 2],  # 1 char dangles
+        "base45 ": text + "a",  # not in the alphabet
+        "larger than": PREFIX + base45.b45encode(zlib.compress(bytes(1 << 20), 9)).decode(),
+    }
+    assert verify_payload(text, signers)  # the genuine text passes
+    for reason, bad in cases.items():
+        with pytest.raises(PayloadError, match=reason.strip()):
+            verify_payload(bad, signers)
