@@ -160,3 +160,56 @@ def test_an_extra_entry_no_signature_covers_is_named(sealed: dict[str, Sealed]) 
     report = verify_bytes(data, "x.ofd", trust, AT)
     assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
     assert "covered by no valid signature: Doc_0/Pages/Page_0/Content_1.xml" in report.to_text()
+
+
+# -- PDF signature forgeries (universal signature forgery and wrapping variants) ------------
+
+
+def _pdf_forgeries(pdf: bytes) -> dict[str, bytes]:
+    """Our signed PDF with its signature dictionary forged, each edit keeping every byte
+    offset (so the file still parses and the cross-reference table still fits)."""
+    ranges = re.search(rb"/ByteRange (\[[^\]]*\])", pdf)
+    contents = re.search(rb"/Contents (<[0-9A-F]+>)", pdf)
+    assert ranges and contents
+    a, b, c, d = (int(v) for v in ranges.group(1)[1:-1].split())
+
+    def put(match: re.Match[bytes], new: bytes) -> bytes:
+        old = match.group(1)
+        assert len(new) <= len(old)
+        return pdf[: match.start(1)] + new.ljust(len(old)) + pdf[match.end(1) :]
+
+    hexed = contents.group(1)
+    return {
+        "contents zeroed": put(contents, b"<" + b"0" * (len(hexed) - 2) + b">"),
+        "contents empty": put(contents, b"<>"),
+        "contents cut": put(contents, hexed[: len(hexed) // 2] + b">"),
+        "byte range [0 1 2 3]": put(ranges, b"[0 1 2 3]"),
+        "byte range malformed": put(ranges, b"[0 x]"),
+        "byte range missing": pdf.replace(b"/ByteRange [", b"/ByteRangX [", 1),
+        "byte range short of the file's end": put(ranges, b"[%d %d %d %d]" % (a, b, c, d - 10)),
+        "byte range moved": put(ranges, b"[%d %d %d %d]" % (a, b - 20, c - 20, d + 20)),
+    }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        "contents zeroed",
+        "contents empty",
+        "contents cut",
+        "byte range [0 1 2 3]",
+        "byte range malformed",
+        "byte range missing",
+        "byte range short of the file's end",
+        "byte range moved",
+    ],
+)
+def test_a_forged_pdf_signature_dictionary_is_never_authentic(
+    sealed: dict[str, Sealed], forgery: str
+) -> None:
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    data = _pdf_forgeries(item.pdf_path.read_bytes())[forgery]
+    report = verify_bytes(data, "forged.pdf", trust, AT)
+    assert report.verdict in (Verdict.NOT_AUTHENTIC, Verdict.CANNOT_VERIFY), report.to_text()
+    assert report.unreadable or "signature" in report.failed_steps, report.to_text()

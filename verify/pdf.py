@@ -314,7 +314,6 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     facts = PdfFacts()
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
-        signatures = list(reader.embedded_signatures)
         facts.metadata = _metadata(reader)
     except Exception as exc:
         report.add(
@@ -325,6 +324,14 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
         return facts
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
+    # A signature dictionary that cannot be read (no or a malformed /ByteRange, /Contents
+    # that is no CMS) fails the signature step by name; the page is still read for its QR.
+    unreadable: str | None = None
+    try:
+        signatures = list(reader.embedded_signatures)
+    except Exception as exc:
+        signatures = []
+        unreadable = f"{type(exc).__name__}: {exc}"
     # An original certificate (one signature) shows one QR where its kind prints it; an
     # annotated copy has a second one in its band: the whole page is read for it.
     hints = _qr_regions(facts.metadata) if len(signatures) == 1 else []
@@ -336,7 +343,15 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
             facts.qr = _scan_pages(source, _page_count(reader), hints)
         finally:
             facts.text = _text(text)
-    if not signatures and b"/ByteRange" in data:
+    if unreadable is not None:
+        report.add(
+            "signature",
+            "pdf.signatures",
+            Outcome.FAIL,
+            f"a signature field's signature cannot be read ({unreadable}): a damaged or "
+            "forged signature dictionary",
+        )
+    elif not signatures and b"/ByteRange" in data:
         report.add(
             "signature",
             "pdf.signatures",
