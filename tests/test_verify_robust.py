@@ -4,9 +4,11 @@ when a signed byte changed."""
 from __future__ import annotations
 
 import io
+import json
 import random
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +215,50 @@ def test_a_forged_pdf_signature_dictionary_is_never_authentic(
     report = verify_bytes(data, "forged.pdf", trust, AT)
     assert report.verdict in (Verdict.NOT_AUTHENTIC, Verdict.CANNOT_VERIFY), report.to_text()
     assert report.unreadable or "signature" in report.failed_steps, report.to_text()
+
+
+# -- XML parts with entities -----------------------------------------------------------------
+
+_LAUGHS = (
+    '<!DOCTYPE ofd:OFD [<!ENTITY a "lollollollollollollollollollol">'
+    + "".join(
+        f'<!ENTITY {n} "{("&" + p + ";") * 10}">'
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "]>"
+)
+
+
+@pytest.mark.parametrize("attack", ["external entity", "billion laughs"])
+def test_entities_in_an_ofd_part_are_never_expanded(
+    sealed: dict[str, Sealed], tmp_path: Path, attack: str
+) -> None:
+    """A DOCTYPE put into OFD.xml, its entity as the holder's name (which the report quotes
+    when it differs from the QR's): the parser resolves no entity and fetches nothing, so a
+    local file never reaches the report and nine levels of laughs (10⁹ copies) stay one
+    reference."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-4711")
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    root = parts["OFD.xml"]
+    head, _, body = root.partition(b"?>")
+    if attack == "external entity":
+        doctype = f'<!DOCTYPE ofd:OFD [<!ENTITY e SYSTEM "file://{secret}">]>'.encode()
+        entity = b"&e;"
+    else:
+        doctype, entity = _LAUGHS.encode(), b"&i;"
+    # The holder's name: the consistency step quotes it when it differs from the QR's.
+    holder = '<ofd:CustomData Name="持证主体">'.encode()
+    body = re.sub(holder + rb"[^<]*<", holder + entity + b"<", body)
+    parts["OFD.xml"] = head + b"?>" + doctype + body
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(out.getvalue(), "entities.ofd", trust, AT)
+    text = json.dumps(report.to_dict(), ensure_ascii=False) + report.to_text()
+    assert "TOP-SECRET-4711" not in text and "lollollollollollollollollollollol" not in text
+    assert len(text) < 100_000
+    assert report.verdict is not Verdict.AUTHENTIC, report.to_text()
