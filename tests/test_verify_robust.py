@@ -262,3 +262,21 @@ def test_entities_in_an_ofd_part_are_never_expanded(
     assert "TOP-SECRET-4711" not in text and "lollollollollollollollollollollol" not in text
     assert len(text) < 100_000
     assert report.verdict is not Verdict.AUTHENTIC, report.to_text()
+
+
+def test_a_page_too_large_to_render_is_named_not_rendered(sealed: dict[str, Sealed]) -> None:
+    """A 2.1 m square page (278 megapixels at the rendering resolution): poppler would
+    allocate most of a gigabyte and Pillow refuse the picture as a bomb; the page is named
+    instead, and nothing is rendered but the small region where the kind prints its QR."""
+    pdf = sealed["skill"].pdf_path.read_bytes()
+    box = re.search(rb"/MediaBox \[[^\]]*\]", pdf)
+    assert box
+    large = pdf[: box.start()] + b"/MediaBox [0 0 6000 6000]".ljust(len(box[0])) + pdf[box.end() :]
+    trust = TrustList.load([sealed["skill"].store.folder / "trust.json"])
+    report = verify_bytes(large, "large.pdf", trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()  # the page box is signed
+    assert not report.unreadable, report.to_text()
+    named = [c.detail for c in report.checks if c.name == "pdf.page_size"]
+    assert named == [
+        "page 1 is 2117 × 2117 mm: too large to render for a QR (at most 40 megapixels at 200 dpi)"
+    ], report.to_text()

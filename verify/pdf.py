@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import x509 as a509
 from PIL import Image
@@ -46,7 +47,12 @@ for _logger in ("pyhanko", "pyhanko_certvalidator"):
 RENDER_DPI = 200
 _PERMITTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _METADATA_PREFIX = f"/{METADATA_PREFIX}"
-_TOOL_TIMEOUT = 120
+_TOOL_TIMEOUT = 20
+#: The largest page rendered whole to look for a QR (an A2 page at RENDER_DPI is 31
+#: megapixels); a larger one would make pdftoppm allocate gigabytes.
+MAX_RENDER_PIXELS = 40_000_000
+_MAX_PAGES = 1000
+_MAX_DEPTH = 32
 #: White margin around a kind's QR box when only that region is rendered.
 _QR_MARGIN_MM = 4.0
 
@@ -134,10 +140,14 @@ def _text(process: subprocess.Popen[bytes]) -> str:
 
 
 def _scan_pages(
-    source: Path, count: int, hints: list[tuple[int, tuple[int, int, int, int]]]
+    source: Path,
+    renderable: list[bool],
+    hints: list[tuple[int, tuple[int, int, int, int]]],
 ) -> ScanResult | None:
     """The QR of the first page that has one: first where the kind prints it (``hints``),
-    then page 1 whole (where our certificates carry it), the others only when it has none."""
+    then page 1 whole (where our certificates carry it), the others only when it has none.
+    Only pages marked ``renderable`` are rendered whole."""
+    count = len(renderable)
     last = None
     for number, crop in hints:
         if number <= count:
@@ -145,14 +155,65 @@ def _scan_pages(
                 last = scan_image(region)
                 if last.found:
                     return last
-    for first, final in ((1, 1), (2, None)):
-        if first > count:
-            break
+    rest = [n for n in range(2, count + 1) if renderable[n - 1]]
+    runs: list[tuple[int, int | None]] = [(1, 1)] if count and renderable[0] else []
+    if rest and len(rest) == count - 1:
+        runs.append((2, None))  # the usual case: every other page at once
+    else:
+        runs += [(n, n) for n in rest]
+    for first, final in runs:
         for page in _pages(source, first, final):
             last = scan_image(page)
             if last.found:
                 return last
     return last
+
+
+def _page_sizes(reader: PdfFileReader) -> list[tuple[float, float]] | None:
+    """Each page's size in points (MediaBox × UserUnit), walking at most
+    :data:`_MAX_PAGES` pages of the page tree; None when the tree cannot be read."""
+    sizes: list[tuple[float, float]] = []
+
+    def walk(node: Any, box: Any, depth: int) -> None:
+        if len(sizes) >= _MAX_PAGES or depth > _MAX_DEPTH:
+            return
+        node = node.get_object()
+        box = node.get("/MediaBox", box)
+        kids = node.get("/Kids")
+        if kids is not None:
+            for kid in kids:
+                walk(kid, box, depth + 1)
+            return
+        x0, y0, x1, y1 = (float(v) for v in box)
+        unit = float(node.get("/UserUnit", 1))
+        sizes.append((abs(x1 - x0) * unit, abs(y1 - y0) * unit))
+
+    try:
+        walk(reader.root["/Pages"], None, 0)
+    except (KeyError, PdfError, TypeError, ValueError, AttributeError, RecursionError):
+        return None
+    return sizes
+
+
+def _renderable(reader: PdfFileReader, report: Report) -> list[bool]:
+    """Which pages may be rendered whole; pages too large are named in the report."""
+    sizes = _page_sizes(reader)
+    if sizes is None:  # an unreadable page tree: poppler may still read it, page by page
+        return [True] * _page_count(reader)
+    scale = RENDER_DPI / 72
+    allowed = [w * scale * h * scale <= MAX_RENDER_PIXELS for w, h in sizes]
+    for number, ((w, h), ok) in enumerate(zip(sizes, allowed, strict=True), 1):
+        if not ok:
+            report.add(
+                "qr",
+                "pdf.page_size",
+                Outcome.INFO,
+                f"page {number} is {w / 72 * 25.4:.0f} × {h / 72 * 25.4:.0f} mm: too large to "
+                f"render for a QR (at most {MAX_RENDER_PIXELS // 1_000_000} megapixels at "
+                f"{RENDER_DPI} dpi)",
+            )
+            break  # one line says it
+    return allowed
 
 
 def _page_count(reader: PdfFileReader) -> int:
@@ -335,12 +396,13 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     # An original certificate (one signature) shows one QR where its kind prints it; an
     # annotated copy has a second one in its band: the whole page is read for it.
     hints = _qr_regions(facts.metadata) if len(signatures) == 1 else []
+    renderable = _renderable(reader, report)
     with tempfile.TemporaryDirectory(prefix="verify-") as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
         text = _text_of(source)  # runs while the pages are rendered and read
         try:
-            facts.qr = _scan_pages(source, _page_count(reader), hints)
+            facts.qr = _scan_pages(source, renderable, hints)
         finally:
             facts.text = _text(text)
     if unreadable is not None:
