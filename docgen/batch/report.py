@@ -60,8 +60,20 @@ def _replace(target: Path, write: Any, mode: str = "w", encoding: str = "utf-8-s
 def _issued(registry: Registry, batch_id: str, unit: str | None = None) -> Iterator[dict[str, Any]]:
     after = 0
     while True:
+        # Only the columns the reports print (whole rows would load each sealed record).
         query = (
-            select(BatchItem, CertificateRow)
+            select(
+                BatchItem.row_no,
+                BatchItem.unit,
+                CertificateRow.number,
+                CertificateRow.identifier,
+                CertificateRow.holder_name,
+                CertificateRow.id_masked,
+                CertificateRow.ofd_path,
+                CertificateRow.ofd_sha256,
+                CertificateRow.pdf_path,
+                CertificateRow.pdf_sha256,
+            )
             .join(CertificateRow, CertificateRow.identifier == BatchItem.identifier)
             .where(BatchItem.batch_id == batch_id, BatchItem.state == ISSUED)
             .where(BatchItem.row_no > after)
@@ -74,22 +86,22 @@ def _issued(registry: Registry, batch_id: str, unit: str | None = None) -> Itera
             page = session.execute(query).all()
         if not page:
             return
-        for item, cert in page:
-            assert cert.ofd_path is not None and cert.pdf_path is not None
+        for row in page:
+            assert row.ofd_path is not None and row.pdf_path is not None
             yield {
-                "line": item.row_no,
-                "number": cert.number,
-                "identifier": cert.identifier,
-                "holder": cert.holder_name,
-                "id_number": cert.id_masked,
-                "unit": item.unit or "",
-                "ofd": Path(cert.ofd_path).name,
-                "ofd_sha256": cert.ofd_sha256,
-                "pdf": Path(cert.pdf_path).name,
-                "pdf_sha256": cert.pdf_sha256,
-                "_folder": str(Path(cert.ofd_path).parent),
+                "line": row.row_no,
+                "number": row.number,
+                "identifier": row.identifier,
+                "holder": row.holder_name,
+                "id_number": row.id_masked,
+                "unit": row.unit or "",
+                "ofd": os.path.basename(row.ofd_path),
+                "ofd_sha256": row.ofd_sha256,
+                "pdf": os.path.basename(row.pdf_path),
+                "pdf_sha256": row.pdf_sha256,
+                "_folder": os.path.dirname(row.ofd_path),
             }
-        after = page[-1][0].row_no
+        after = page[-1].row_no
 
 
 _MANIFEST = ["line", "number", "identifier", "holder", "id_number", "unit", "ofd",
@@ -159,7 +171,10 @@ def _write_units(registry: Registry, batch_id: str, folder: Path) -> None:
                 for entry in _issued(registry, batch_id, unit):
                     writer.writerow(entry)
                     for name in (entry["ofd"], entry["pdf"]):
-                        archive.write(Path(entry["_folder"]) / name, name)
+                        # Whole (a certificate's file is some 100 kB): zipfile's write() would
+                        # copy and checksum it 8 kB at a time in Python.
+                        path = Path(entry["_folder"]) / name
+                        archive.writestr(zipfile.ZipInfo.from_file(path, name), path.read_bytes())
                 archive.writestr("manifest.csv", "\ufeff" + listing.getvalue())
 
         _replace(folder / _unit_file(unit), write, "wb")
