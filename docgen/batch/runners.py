@@ -22,6 +22,9 @@ class Runner:
 
     workers: int
 
+    def start(self) -> None:
+        """Start the workers now, so they warm up before the first task (optional)."""
+
     def submit(self, job: Job, tasks: list[Task]) -> Any:
         raise NotImplementedError
 
@@ -43,6 +46,10 @@ def _local_worker(job: Job) -> None:
     warm(job)
 
 
+def _ready() -> None:
+    """A task that only makes the pool start a worker (whose initializer warms it up)."""
+
+
 class LocalRunner(Runner):
     """Worker processes on this machine, started from a clean fork server (not a fork of a
     process holding database connections), each warmed once with the key store and fonts."""
@@ -54,6 +61,11 @@ class LocalRunner(Runner):
         self._pool = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_local_worker, initargs=(job,)
         )
+
+    def start(self) -> None:
+        # The pool starts a process for a task no idle process can take: one each.
+        for _ in range(self.workers):
+            self._pool.submit(_ready)
 
     def submit(self, job: Job, tasks: list[Task]) -> Future[list[Outcome]]:
         return self._pool.submit(issue_chunk, job, tasks)

@@ -299,44 +299,52 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     with Registry.open(options.db) as registry:
         batch, resumed = _start(registry, options, results, identity.code, out)
-        if batch.state == "planning":
-            checking = Progress("checking rows", None, stream=stream, every=every)
-            plan(
-                registry, batch.id, kind, results, photos, identity,
-                at=batch.issued_at, operator=batch.operator, progress=checking.update,
-            )  # fmt: skip
-            checking.close()
-            with registry.writing() as session:
-                row = session.get(BatchRow, batch.id)
-                assert row is not None
-                row.state = batch.state = "issuing"
-        photos.close()
-        _remove_stale(registry, batch.id, out)
-        counts = _counts(registry, batch.id)
-        before = counts.get(ISSUED, 0) + counts.get(VOID, 0)
-        if counts.get(PLANNED, 0):
-            job = Job(
-                kind=options.kind,
-                at=batch.issued_at,
-                keys_dir=str(options.keys_dir.resolve()),
-                profile=options.profile,
-                out_dir=str(out),
-                photos=str(options.photos.resolve()),
-                passphrase_env=options.passphrase_env,
-                tsa_url=options.tsa_url,
-                overwrite=options.overwrite,
-            )
-            progress = Progress(
-                "issuing", before + counts[PLANNED], stream=stream, every=every, initial=before
-            )
-            runner = open_runner(job, options.workers, options.scheduler)
-            try:
-                _issue(registry, batch, identity.name, job, runner, progress, options.chunk)
-            except BaseException:
+        job = Job(
+            kind=options.kind,
+            at=batch.issued_at,
+            keys_dir=str(options.keys_dir.resolve()),
+            profile=options.profile,
+            out_dir=str(out),
+            photos=str(options.photos.resolve()),
+            passphrase_env=options.passphrase_env,
+            tsa_url=options.tsa_url,
+            overwrite=options.overwrite,
+        )
+        runner: Runner | None = None
+        try:
+            if batch.state == "planning":
+                # The workers load keys, fonts and photos while the rows are checked; none
+                # issues anything before every row is checked.
+                runner = open_runner(job, options.workers, options.scheduler)
+                runner.start()
+                checking = Progress("checking rows", None, stream=stream, every=every)
+                plan(
+                    registry, batch.id, kind, results, photos, identity,
+                    at=batch.issued_at, operator=batch.operator, progress=checking.update,
+                )  # fmt: skip
+                checking.close()
+                with registry.writing() as session:
+                    row = session.get(BatchRow, batch.id)
+                    assert row is not None
+                    row.state = batch.state = "issuing"
+            photos.close()
+            _remove_stale(registry, batch.id, out)
+            counts = _counts(registry, batch.id)
+            before = counts.get(ISSUED, 0) + counts.get(VOID, 0)
+            if counts.get(PLANNED, 0):
+                progress = Progress(
+                    "issuing", before + counts[PLANNED], stream=stream, every=every, initial=before
+                )
+                runner = runner or open_runner(job, options.workers, options.scheduler)
+                try:
+                    _issue(registry, batch, identity.name, job, runner, progress, options.chunk)
+                finally:
+                    progress.close()
+        except BaseException:
+            if runner is not None:
                 runner.close(cancel=True)
-                raise
-            finally:
-                progress.close()
+            raise
+        if runner is not None:
             runner.close()
         counts = _counts(registry, batch.id)
         if batch.state != "done":
