@@ -105,16 +105,16 @@ class _Document:
         self.fonts: dict[str, tuple[str, EmbeddedFont]] = {}
         for n, (key, (face, chars)) in enumerate(sorted(layout.faces().items()), start=1):
             self.fonts[key] = (f"F{n}", embed_font(self.writer, face, chars))
-        self.images: dict[int, tuple[str, Ref]] = {}
+        self.images: dict[bytes, tuple[str, Ref]] = {}
 
-    def image(self, data: bytes, kind: str) -> str:
-        """The resource name of a picture, written once per document."""
-        known = self.images.get(id(data))
+    def image(self, data: bytes, kind: str) -> tuple[str, Ref]:
+        """The resource name and object of a picture, written once per document."""
+        known = self.images.get(data)
         if known is None:
             ref = embed_image(self.writer, prepare_image(data, kind))
             known = (f"Im{len(self.images) + 1}", ref)
-            self.images[id(data)] = known
-        return known[0]
+            self.images[data] = known
+        return known
 
     def run(self, out: list[str], page: PageLayout, run: GlyphRun) -> None:
         name, font = self.fonts[run.face.key]
@@ -146,7 +146,7 @@ class _Document:
         out: list[str] = []
         for index, item in enumerate(page.items):
             if isinstance(item, SlotItem) and index in stamped and seal:
-                self.picture(out, page, item.box, self.image(seal, "PNG"))
+                self.picture(out, page, item.box, self.image(seal, "PNG")[0])
             elif isinstance(item, PathItem):
                 out.append(f"{_rgb(item.color, 'RG')} {_f(item.stroke * _MM)} w")
                 (x0, y0), *rest = item.points
@@ -162,7 +162,7 @@ class _Document:
                 ]
                 out.append("f")
             elif isinstance(item, ImageItem):
-                self.picture(out, page, item.box, self.image(item.data, item.format))
+                self.picture(out, page, item.box, self.image(item.data, item.format)[0])
             elif isinstance(item, TextItem):
                 out.append(_rgb(item.color, "rg"))
                 for run in item.runs:
@@ -192,8 +192,7 @@ class _Document:
                 "Reason": Text(field.reason),
             }
         )
-        prepared = prepare_image(field.picture, "PNG")
-        seal = embed_image(writer, prepared)
+        _, seal = self.image(field.picture, "PNG")  # shared with the other seal slots
         width, height = rect[2] - rect[0], rect[3] - rect[1]
         appearance = writer.add(
             Stream(
