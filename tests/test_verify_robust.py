@@ -280,3 +280,50 @@ def test_a_page_too_large_to_render_is_named_not_rendered(sealed: dict[str, Seal
     assert named == [
         "page 1 is 2117 × 2117 mm: too large to render for a QR (at most 40 megapixels at 200 dpi)"
     ], report.to_text()
+
+
+# -- OFD signature parts moved, copied or pointed elsewhere ----------------------------------
+
+
+def _zipped(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    return out.getvalue()
+
+
+_SIGN = "Doc_0/Signs/Sign_0/"
+
+
+def test_ofd_signature_parts_moved_copied_or_pointed_away_are_never_authentic(
+    sealed: dict[str, Sealed],
+) -> None:
+    """Another certificate's Signature.xml and SignedValue.dat; the stamp moved to another
+    page; Signatures.xml pointing out of the package: never authentic, the failing check
+    named."""
+    item, other = sealed["skill"], sealed["rescuer"]
+    trust = TrustList.load([item.store.folder / "trust.json", other.store.folder / "trust.json"])
+    parts = read_package(item.ofd_path.read_bytes())
+    theirs = read_package(other.ofd_path.read_bytes())
+    copied = {
+        **parts,
+        **{n: theirs[n] for n in (_SIGN + "Signature.xml", _SIGN + "SignedValue.dat")},
+    }
+    signature_xml = parts[_SIGN + "Signature.xml"]
+    moved = {
+        **parts,
+        _SIGN + "Signature.xml": re.sub(rb'PageRef="\d+"', b'PageRef="999"', signature_xml),
+    }
+    listing = parts["Doc_0/Signs/Signatures.xml"]
+    outside = {
+        **parts,
+        "Doc_0/Signs/Signatures.xml": listing.replace(
+            b'BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"', b'BaseLoc="../../../etc/passwd"'
+        ),
+    }
+    assert moved[_SIGN + "Signature.xml"] != signature_xml and outside != parts
+    for name, forged in (("copied", copied), ("moved", moved), ("outside", outside)):
+        report = verify_bytes(_zipped(forged), f"{name}.ofd", trust, AT)
+        assert report.verdict is Verdict.NOT_AUTHENTIC, (name, report.to_text())
+        assert "signature" in report.failed_steps, (name, report.to_text())
