@@ -382,3 +382,25 @@ def test_the_access_log_holds_no_personal_data(
     assert "testclient" not in text and {"method", "route", "status", "ms", "client"} <= set(
         lines[0]
     )
+
+
+def test_a_verifying_service_needs_no_private_key(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without key stores (and with opening one made to fail), the service verifies files
+    and QR texts and answers status look-ups."""
+    from docgen.signing.keystore import KeyStore
+
+    def refuse_keys(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a private key store was opened")
+
+    monkeypatch.setattr(KeyStore, "open", refuse_keys)
+    settings = ServiceSettings(**{**world.settings.__dict__, "keys_dirs": ()})
+    pdf = (world.tmp / "files" / f"{world.a['number']}.pdf").read_bytes()
+    with TestClient(create_app(settings, world.clock)) as client:
+        report = client.post("/api/v1/verify", files={"file": ("a.pdf", pdf)}).json()
+        assert report["verdict"] == "authentic" and report["valid"] is True
+        by_text = client.post("/api/v1/verify/qr", json={"text": report["qr_text"][0]})
+        assert by_text.json()["verdict"] == "authentic"
+        status = client.get(f"/api/v1/certificates/{world.a['number']}/status")
+        assert status.status_code == 200 and status.json()["status"] == "valid"
