@@ -324,12 +324,17 @@ def _sign1(cose: bytes) -> tuple[dict[Any, Any], bytes]:
             if message.tag != _COSE_SIGN1_TAG:
                 raise PayloadError(f"CBOR tag {message.tag} is not COSE_Sign1")
             message = message.value
+        shapes = (bytes, dict, bytes, bytes)  # protected, unprotected, payload, signature
+        if not isinstance(message, list) or len(message) != len(shapes):
+            raise PayloadError("not a COSE_Sign1 message (not an array of four parts)")
+        if not all(isinstance(part, shape) for part, shape in zip(message, shapes, strict=True)):
+            raise PayloadError("not a COSE_Sign1 message (a part of the wrong type)")
         protected = cbor2.loads(message[0]) if message[0] else {}
         payload = message[2]
     except (cbor2.CBORDecodeError, ValueError, TypeError, IndexError, KeyError) as exc:
         raise PayloadError(f"not a COSE_Sign1 message ({exc})") from exc
-    if not isinstance(protected, dict) or not isinstance(payload, bytes):
-        raise PayloadError("not a COSE_Sign1 message (bad header or payload)")
+    if not isinstance(protected, dict):
+        raise PayloadError("not a COSE_Sign1 message (bad protected header)")
     return protected, payload
 
 
@@ -381,7 +386,7 @@ def verify_sign1(cose: bytes, certificates: Mapping[bytes, bytes]) -> tuple[byte
     key = _cose_key(der, kid)
     try:
         payload = COSE.new().decode(cose, key)
-    except (CWTError, ValueError) as exc:
+    except (CWTError, ValueError, TypeError) as exc:
         raise PayloadError(f"signature does not verify ({exc})") from exc
     return bytes(payload), kid
 

@@ -8,12 +8,13 @@ import json
 import random
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from docgen.ofd import read_package
-from verify.api import verify_bytes
+from verify.api import verify_bytes, verify_qr_text
 from verify.report import Verdict
 from verify.trust import TrustList
 
@@ -327,3 +328,68 @@ def test_ofd_signature_parts_moved_copied_or_pointed_away_are_never_authentic(
         report = verify_bytes(_zipped(forged), f"{name}.ofd", trust, AT)
         assert report.verdict is Verdict.NOT_AUTHENTIC, (name, report.to_text())
         assert "signature" in report.failed_steps, (name, report.to_text())
+
+
+# -- inputs bench/fuzz.py found raising inside the verifier ---------------------------------
+
+
+def _png(width: int, height: int, idat: bytes) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def test_fuzzed_images_get_a_reason_not_an_internal_error() -> None:
+    """A broken PNG (Pillow raises SyntaxError), a 69-byte PNG declaring 400 megapixels
+    (DecompressionBombError from open()) and one declaring 144 (decoded, it took the
+    verifier past its memory bound)."""
+    good = _png(64, 64, zlib.compress(bytes(65 * 64)))
+    cases = {
+        "broken": (good.replace(b"IDAT", b"\xadZ\xb5v", 1), "not a readable image"),
+        "400 Mpx": (_png(20_000, 20_000, zlib.compress(bytes(100))), "too large to read"),
+        "144 Mpx": (_png(12_000, 12_000, zlib.compress(bytes(100))), "12000×12000 px: too large"),
+    }
+    for name, (data, reason) in cases.items():
+        report = verify_bytes(data, f"{name}.png", TrustList(), AT)
+        assert report.verdict is Verdict.CANNOT_VERIFY, (name, report.to_text())
+        assert reason in str(report.unreadable), (name, report.unreadable)
+        assert "internal error" not in str(report.unreadable), name
+
+
+def test_a_cose_part_of_the_wrong_type_is_named(sealed: dict[str, Sealed]) -> None:
+    """A COSE_Sign1 whose signature is an integer (cwt raised TypeError on it)."""
+    import cbor2
+
+    from docgen.qrpayload import pack, unpack
+    from docgen.signing.qr import claims_for, sign_claims
+
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    text = sign_claims(claims_for(item.rendered.certificate), item.store.signer("ecdsa"))
+    header, unprotected, payload, _ = cbor2.loads(unpack(text)).value
+    forged = pack(cbor2.dumps(cbor2.CBORTag(18, [header, unprotected, payload, 5])))
+    report = verify_qr_text(forged, trust, AT)
+    assert report.verdict is not Verdict.AUTHENTIC
+    assert "a part of the wrong type" in report.to_text(), report.to_text()
+    assert "internal error" not in report.to_text()
+
+
+def test_an_ofd_entry_in_a_damaged_lzma_or_bzip2_stream_is_damaged(
+    sealed: dict[str, Sealed],
+) -> None:
+    parts = read_package(sealed["skill"].ofd_path.read_bytes())
+    for method in (zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", method) as package:
+            for name, data in parts.items():
+                package.writestr(name, data)
+        damaged = bytearray(out.getvalue())
+        start = damaged.index(b"PK\x03\x04") + 30 + len("OFD.xml")  # OFD.xml's stream
+        damaged[start + 8 : start + 40] = bytes(32)
+        with pytest.raises(ValueError, match="damaged"):
+            read_package(bytes(damaged))

@@ -24,7 +24,7 @@ from docgen.qrpayload import (
 from docgen.qrpayload import verify_payload as verify_qr
 
 from .ofd import check_ofd
-from .qrscan import ScanResult, scan_image
+from .qrscan import MAX_IMAGE_PIXELS, ScanResult, scan_image
 from .report import Outcome, Report, Verdict
 from .status import StatusSources
 from .trust import TrustedSigner, TrustList, organization
@@ -454,9 +454,19 @@ def _verify(
         report.format = "image"
         try:
             image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                report.unreadable = (
+                    f"the image is {width}×{height} px: too large to read (at most "
+                    f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
+                )
+                return report
             image.load()
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            report.unreadable = f"not a readable image: {exc}"
+        except Image.DecompressionBombError as exc:  # raised by open() itself, over 178 Mpx
+            report.unreadable = f"the image is too large to read ({exc})"
+            return report
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            report.unreadable = f"not a readable image: {exc}"  # SyntaxError: a broken PNG
             return report
         report.add(
             "format",

@@ -34,7 +34,7 @@ from docgen.ses.v4 import CERT_LIST_CERTS, SESeal, seal_to_be_signed
 from docgen.ses.v4 import VERSION as SEAL_VERSION_4
 
 from .cms import is_cms, verify_cms
-from .qrscan import ScanResult, scan_image
+from .qrscan import MAX_IMAGE_PIXELS, ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
 
@@ -166,9 +166,17 @@ def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
             continue
         try:
             image = Image.open(io.BytesIO(data))
+            if image.size[0] * image.size[1] > MAX_IMAGE_PIXELS:
+                continue  # too large to read for a QR (the picture is still digested)
             image.load()
-        except (UnidentifiedImageError, OSError, ValueError):
-            continue
+        except (
+            UnidentifiedImageError,
+            OSError,
+            ValueError,
+            SyntaxError,
+            Image.DecompressionBombError,
+        ):
+            continue  # SyntaxError: a broken PNG; a bomb: over 178 megapixels declared
         if min(image.size) < 21:  # no QR code is smaller than 21 modules
             continue
         candidates.append((image.getcolors(4) is None, len(candidates), image))

@@ -17,7 +17,11 @@ import zxingcpp
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 from pyzbar import pyzbar
 
-__all__ = ["DECODERS", "STEPS", "ScanResult", "scan_image"]
+__all__ = ["DECODERS", "MAX_IMAGE_PIXELS", "STEPS", "ScanResult", "scan_image"]
+
+#: The largest picture read for a QR code (a 300 dpi A3 scan is 17 megapixels); a larger
+#: one would take more memory than a verification may (a PNG of a few kB can declare 400).
+MAX_IMAGE_PIXELS = 40_000_000
 
 _ZXING_QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 # Only very large photos are scaled down first (zxing-cpp also tries smaller scales itself,

@@ -7,6 +7,7 @@ and time give the same bytes — so unsigned files can be compared byte for byte
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -44,9 +45,17 @@ _STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".esl", ".dat")
 # zlib level for XML and fonts: level 1 takes a third of the default's time, files 3 % larger.
 _DEFLATE_LEVEL = 1
 # What zipfile raises on damaged input besides BadZipFile (seen flipping bits of real
-# packages): a corrupt deflate stream, a flipped compression method or encryption flag, a
-# stream cut short.
-_DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError)
+# packages, and by bench/fuzz.py): a corrupt deflate, LZMA or bzip2 stream, a flipped
+# compression method or encryption flag, a stream cut short.
+_DAMAGED_ZIP = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,  # bz2: "Invalid data stream"
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+)
 
 
 def ofd(
