@@ -168,6 +168,18 @@ def test_an_extra_entry_no_signature_covers_is_named(sealed: dict[str, Sealed]) 
 # -- PDF signature forgeries (universal signature forgery and wrapping variants) ------------
 
 
+_FORGERIES = (
+    "contents zeroed",
+    "contents empty",
+    "contents cut",
+    "byte range [0 1 2 3]",
+    "byte range malformed",
+    "byte range missing",
+    "byte range short of the file's end",
+    "byte range moved",
+)
+
+
 def _pdf_forgeries(pdf: bytes) -> dict[str, bytes]:
     """Our signed PDF with its signature dictionary forged, each edit keeping every byte
     offset (so the file still parses and the cross-reference table still fits)."""
@@ -182,7 +194,7 @@ def _pdf_forgeries(pdf: bytes) -> dict[str, bytes]:
         return pdf[: match.start(1)] + new.ljust(len(old)) + pdf[match.end(1) :]
 
     hexed = contents.group(1)
-    return {
+    forged = {
         "contents zeroed": put(contents, b"<" + b"0" * (len(hexed) - 2) + b">"),
         "contents empty": put(contents, b"<>"),
         "contents cut": put(contents, hexed[: len(hexed) // 2] + b">"),
@@ -192,21 +204,11 @@ def _pdf_forgeries(pdf: bytes) -> dict[str, bytes]:
         "byte range short of the file's end": put(ranges, b"[%d %d %d %d]" % (a, b, c, d - 10)),
         "byte range moved": put(ranges, b"[%d %d %d %d]" % (a, b - 20, c - 20, d + 20)),
     }
+    assert tuple(forged) == _FORGERIES
+    return forged
 
 
-@pytest.mark.parametrize(
-    "forgery",
-    [
-        "contents zeroed",
-        "contents empty",
-        "contents cut",
-        "byte range [0 1 2 3]",
-        "byte range malformed",
-        "byte range missing",
-        "byte range short of the file's end",
-        "byte range moved",
-    ],
-)
+@pytest.mark.parametrize("forgery", _FORGERIES)
 def test_a_forged_pdf_signature_dictionary_is_never_authentic(
     sealed: dict[str, Sealed], forgery: str
 ) -> None:
@@ -220,48 +222,25 @@ def test_a_forged_pdf_signature_dictionary_is_never_authentic(
 
 # -- XML parts with entities -----------------------------------------------------------------
 
-_LAUGHS = (
-    '<!DOCTYPE ofd:OFD [<!ENTITY a "lollollollollollollollollollol">'
-    + "".join(
-        f'<!ENTITY {n} "{("&" + p + ";") * 10}">'
-        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
-    )
-    + "]>"
-)
 
-
-@pytest.mark.parametrize("attack", ["external entity", "billion laughs"])
-def test_entities_in_an_ofd_part_are_never_expanded(
-    sealed: dict[str, Sealed], tmp_path: Path, attack: str
+def test_an_external_entity_in_an_ofd_part_is_never_fetched(
+    sealed: dict[str, Sealed], tmp_path: Path
 ) -> None:
-    """A DOCTYPE put into OFD.xml, its entity as the holder's name (which the report quotes
-    when it differs from the QR's): the parser resolves no entity and fetches nothing, so a
-    local file never reaches the report and nine levels of laughs (10⁹ copies) stay one
-    reference."""
+    """A DOCTYPE put into OFD.xml whose entity, a local file, is the holder's name (which
+    the report quotes when it differs from the QR's): the parser resolves no entity and
+    fetches nothing, so the file never reaches the report (it does with a resolving parser)."""
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-4711")
     item = sealed["skill"]
     parts = read_package(item.ofd_path.read_bytes())
-    root = parts["OFD.xml"]
-    head, _, body = root.partition(b"?>")
-    if attack == "external entity":
-        doctype = f'<!DOCTYPE ofd:OFD [<!ENTITY e SYSTEM "file://{secret}">]>'.encode()
-        entity = b"&e;"
-    else:
-        doctype, entity = _LAUGHS.encode(), b"&i;"
-    # The holder's name: the consistency step quotes it when it differs from the QR's.
+    head, _, body = parts["OFD.xml"].partition(b"?>")
+    doctype = f'<!DOCTYPE ofd:OFD [<!ENTITY e SYSTEM "file://{secret}">]>'.encode()
     holder = '<ofd:CustomData Name="持证主体">'.encode()
-    body = re.sub(holder + rb"[^<]*<", holder + entity + b"<", body)
-    parts["OFD.xml"] = head + b"?>" + doctype + body
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
-        for name, data in parts.items():
-            package.writestr(name, data)
+    parts["OFD.xml"] = head + b"?>" + doctype + re.sub(holder + rb"[^<]*<", holder + b"&e;<", body)
     trust = TrustList.load([item.store.folder / "trust.json"])
-    report = verify_bytes(out.getvalue(), "entities.ofd", trust, AT)
+    report = verify_bytes(_zipped(parts), "entities.ofd", trust, AT)
     text = json.dumps(report.to_dict(), ensure_ascii=False) + report.to_text()
-    assert "TOP-SECRET-4711" not in text and "lollollollollollollollollollollol" not in text
-    assert len(text) < 100_000
+    assert "TOP-SECRET-4711" not in text
     assert report.verdict is not Verdict.AUTHENTIC, report.to_text()
 
 

@@ -144,8 +144,8 @@ _COLOURS = {"1": ("DeviceGray", 1), "L": ("DeviceGray", 8), "RGB": ("DeviceRGB",
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# PNG colour types copied as they are: grey (0) and RGB (2), with their channel counts.
-_PNG_CHANNELS = {0: 1, 2: 3}
+# PNG colour types copied as they are, grey (0) and RGB (2): colour space, channels.
+_PNG_COLOURS = {0: ("DeviceGray", 1), 2: ("DeviceRGB", 3)}
 
 
 def _png_as_is(data: bytes) -> PreparedImage | None:
@@ -169,10 +169,10 @@ def _png_as_is(data: bytes) -> PreparedImage | None:
     if header is None or not idat:
         return None
     width, height, bits, colour, _, _, interlace = header
-    channels = _PNG_CHANNELS.get(colour)
-    if channels is None or interlace or bits not in (1, 2, 4, 8):
+    if colour not in _PNG_COLOURS or interlace or bits not in (1, 2, 4, 8):
         return None
-    entries = _image_entries((width, height), _GREY_OR_RGB[channels], bits, "FlateDecode")
+    space, channels = _PNG_COLOURS[colour]
+    entries = _image_entries((width, height), space, bits, "FlateDecode")
     entries["DecodeParms"] = {
         "Predictor": 15,
         "Colors": channels,
@@ -180,9 +180,6 @@ def _png_as_is(data: bytes) -> PreparedImage | None:
         "Columns": width,
     }
     return PreparedImage(entries, bytes(idat), None)
-
-
-_GREY_OR_RGB = {1: "DeviceGray", 3: "DeviceRGB"}
 
 
 @lru_cache(maxsize=16)
