@@ -10,12 +10,13 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from docgen.ofd import read_package
 from verify.api import verify_bytes, verify_qr_text
-from verify.report import Verdict
+from verify.report import Report, Verdict
 from verify.trust import TrustList
 
 from .conftest import AT, Sealed
@@ -372,3 +373,202 @@ def test_an_ofd_entry_in_a_damaged_lzma_or_bzip2_stream_is_damaged(
         damaged[start + 8 : start + 40] = bytes(32)
         with pytest.raises(ValueError, match="damaged"):
             read_package(bytes(damaged))
+
+
+# -- OFD signature parts that are not what they say (bench/fuzz.py, second round) ------------
+
+_SIGNATURES = "Doc_0/Signs/Signatures.xml"
+
+
+def _verified(item: Sealed, parts: dict[str, bytes], name: str = "x.ofd") -> Report:
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(_zipped(parts), name, trust, AT)
+    assert "internal error" not in report.to_text(), report.to_text()
+    return report
+
+
+@pytest.mark.parametrize(
+    ("part", "content", "reason"),
+    [
+        (_SIGNATURES, b"", "Signatures.xml is not readable XML (Document is empty"),
+        (_SIGNATURES, b"<?xml version='1.0'?>", "Signatures.xml is not readable XML"),
+        (_SIGN + "Signature.xml", b"", "Signature.xml is not readable XML"),
+        (_SIGN + "Signature.xml", b"\xff\xfe<<", "Signature.xml is not readable XML"),
+    ],
+)
+def test_an_empty_or_broken_signature_list_or_signature_is_named(
+    sealed: dict[str, Sealed], part: str, content: bytes, reason: str
+) -> None:
+    """ValueError ('not XML') and XMLSyntaxError escaped the signature step."""
+    item = sealed["skill"]
+    parts = {**read_package(item.ofd_path.read_bytes()), part: content}
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert reason in report.to_text(), report.to_text()
+
+
+def test_a_check_value_that_is_not_base64_is_a_wrong_digest(sealed: dict[str, Sealed]) -> None:
+    """A CheckValue of 85 base64 characters (binascii.Error escaped the digest check)."""
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    signature = parts[_SIGN + "Signature.xml"]
+    parts[_SIGN + "Signature.xml"] = re.sub(
+        rb"<ofd:CheckValue>[^<]*<", b"<ofd:CheckValue>" + b"A" * 85 + b"<", signature, count=1
+    )
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert "1 digest(s) wrong" in report.to_text(), report.to_text()
+
+
+def test_a_list_of_too_many_signatures_is_refused_unchecked(sealed: dict[str, Sealed]) -> None:
+    """Signatures.xml naming one signature a thousand times (the fuzzer's 20 000 took minutes,
+    each checked in turn): refused, the bound named."""
+    from verify.ofd import MAX_SIGNATURES
+
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    listing = parts[_SIGNATURES]
+    entry = re.search(rb"<ofd:Signature [^>]*/>", listing)
+    assert entry
+    parts[_SIGNATURES] = listing.replace(entry[0], entry[0] * 1000)
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
+    assert report.unreadable == (
+        f"{_SIGNATURES} lists 1000 signatures; a verifier checks at most {MAX_SIGNATURES}: "
+        "refused unchecked"
+    )
+
+
+def test_only_so_many_pictures_are_opened_for_the_qr(
+    sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nine thousand truncated PNGs beside the signed parts (each was opened for the QR: 10 000
+    took over 2 s): the first few are opened, the count is named, the rest are only
+    digested (and not covered by the signature)."""
+    import verify.ofd
+    from verify.ofd import MAX_QR_PICTURES
+
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    truncated = next(v for k, v in parts.items() if k.endswith(".png"))[:4096]
+    parts.update({f"Doc_0/Res/m{n}.png": truncated for n in range(9000)})
+    opened = []
+    real_open = verify.ofd.Image.open
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(1)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(verify.ofd.Image, "open", counting)
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert len(opened) <= MAX_QR_PICTURES
+    named = [c.detail for c in report.checks if c.name == "ofd.pictures"]
+    assert named == [
+        f"the package holds 9002 pictures: only the first {MAX_QR_PICTURES} are searched for "
+        "a QR code"
+    ], report.to_text()
+
+
+# -- seal signatures (SES, DER) the reader raised on ------------------------------------------
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    """A DER value: tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets + content
+
+
+def _fields(der: bytes) -> list[bytes]:
+    """The DER of each field of a SEQUENCE."""
+    from asn1crypto import core
+
+    class Items(core.SequenceOf):
+        _child_spec = core.Any
+
+    return [item.dump() for item in Items.load(der)]
+
+
+def _seal_signature_with(
+    value: bytes, tbs: dict[int, bytes] | None = None, outer: dict[int, bytes] | None = None
+) -> bytes:
+    """A seal signature (SES_Signature) with some fields of it, or of its TBS_Sign, replaced."""
+    fields = _fields(value)
+    to_sign = _fields(fields[0])
+    for n, new in (tbs or {}).items():
+        to_sign[n] = new
+    fields[0] = _tlv(0x30, b"".join(to_sign))
+    for n, new in (outer or {}).items():
+        fields[n] = new
+    return _tlv(0x30, b"".join(fields))
+
+
+def _deep(depth: int) -> bytes:
+    der = b"\x05\x00"
+    for _ in range(depth):
+        der = _tlv(0x30, der)
+    return der
+
+
+_SES_CASES = {
+    "version of 4 800 digits": (
+        {0: _tlv(0x02, b"\x7f" + b"\xff" * 2000)},
+        {},
+        "version is not a number from 0 to 255",
+    ),
+    "signature an empty BIT STRING": ({}, {3: b"\x03\x00"}, "an empty BIT STRING"),
+    "time nested 5 000 deep": ({2: _deep(5000)}, {}, "nested too deeply to read"),
+}
+
+
+@pytest.mark.parametrize("case", [*_SES_CASES, "seal's signature an empty BIT STRING"])
+def test_malformed_seal_signature_der_is_named(sealed: dict[str, Sealed], case: str) -> None:
+    """ValueError (a 4 300-digit INTEGER cannot be printed), IndexError (a BIT STRING without
+    content) and RecursionError (deep nesting) escaped the seal checks."""
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    value = parts[_SIGN + "SignedValue.dat"]
+    if case in _SES_CASES:
+        tbs, outer, reason = _SES_CASES[case]
+        forged = _seal_signature_with(value, tbs, outer)
+    else:  # inside the embedded seal (SESeal): its maker's signature
+        seal = _fields(_fields(_fields(value)[0])[1])
+        forged = _seal_signature_with(value, {1: _tlv(0x30, b"".join([*seal[:-1], b"\x03\x00"]))})
+        reason = "the seal (SESeal) is unreadable"
+    parts[_SIGN + "SignedValue.dat"] = forged
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert reason in report.to_text(), report.to_text()
+
+
+def test_a_cms_signer_certificate_of_an_invalid_version_is_named(
+    sealed: dict[str, Sealed],
+) -> None:
+    """A CMS signature whose certificate says X.509 version 2 (cryptography raised
+    InvalidVersion through the verifier)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    signer = item.store.signer("ecdsa")
+    assert isinstance(signer.key, ec.EllipticCurvePrivateKey)
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(parts[_SIGN + "Signature.xml"])
+    builder = builder.add_signer(
+        x509.load_der_x509_certificate(signer.certificate), signer.key, hashes.SHA256()
+    )
+    options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
+    cms = builder.sign(serialization.Encoding.DER, options)
+    version_3 = b"\xa0\x03\x02\x01\x02"  # the certificate's [0] EXPLICIT version, v3
+    assert version_3 in cms
+    parts[_SIGN + "SignedValue.dat"] = cms.replace(version_3, b"\xa0\x03\x02\x01\x01", 1)
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert "the signer certificate cannot be read (1 is not a valid X509 version)" in (
+        report.to_text()
+    ), report.to_text()

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from docgen.gm import sm2_public_point, sm2_verify
 from docgen.ofd.signatures import digest
-from docgen.ses.reader import signature_to_der
+from docgen.ses.reader import MALFORMED_DER, signature_to_der
 
 __all__ = ["OID_GM_SIGNED_DATA", "CmsResult", "is_cms", "verify_cms"]
 
@@ -64,6 +64,11 @@ def _check(cert_der: bytes, message: bytes, signature: bytes) -> bool:
         return sm2_verify(point, message, signature_to_der(signature))
     try:
         key = x509.load_der_x509_certificate(cert_der).public_key()
+    except UnsupportedAlgorithm:
+        return False
+    except (ValueError, x509.InvalidVersion) as exc:  # e.g. "1 is not a valid X509 version"
+        raise ValueError(f"the signer certificate cannot be read ({exc})") from exc
+    try:
         if isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
         elif isinstance(key, rsa.RSAPublicKey):
@@ -103,6 +108,7 @@ def verify_cms(data: bytes, content: bytes) -> CmsResult:
             message = content
         if not _check(cert_der, message, signature):
             return CmsResult(False, cert_der, "signature value does not verify")
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        return CmsResult(False, None, f"malformed CMS signature ({exc})")
+    except MALFORMED_DER as exc:
+        why = str(exc) or type(exc).__name__
+        return CmsResult(False, None, f"malformed CMS signature ({why})")
     return CmsResult(True, cert_der, "signature value verifies")

@@ -12,6 +12,7 @@ covers the annotation.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import posixpath
@@ -29,7 +30,12 @@ from PIL import Image, UnidentifiedImageError
 from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify, sm3
 from docgen.ofd.package import ROOT_FILE, read_package
 from docgen.ofd.signatures import digest
-from docgen.ses.reader import SealSignature, parse_seal_signature, signature_to_der
+from docgen.ses.reader import (
+    MALFORMED_DER,
+    SealSignature,
+    parse_seal_signature,
+    signature_to_der,
+)
 from docgen.ses.v4 import CERT_LIST_CERTS, SESeal, seal_to_be_signed
 from docgen.ses.v4 import VERSION as SEAL_VERSION_4
 
@@ -38,7 +44,7 @@ from .qrscan import MAX_IMAGE_PIXELS, ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
 
-__all__ = ["OfdFacts", "check_ofd"]
+__all__ = ["MAX_QR_PICTURES", "MAX_SIGNATURES", "OfdFacts", "check_ofd"]
 
 _PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 _DEFAULT_CHECK_METHOD = "MD5"  # the XSD's default when CheckMethod is absent
@@ -46,6 +52,14 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 _LISTED = 10  # uncovered files named in a report line before "and N more"
 #: The annotation parameter holding a 加注 band's QR text (docgen.annotation.copies).
 _ANNOTATION_QR = "docgen.qr"
+#: Signatures a document may list: our certificates carry one, an annotated copy two, the
+#: corpus's files at most two; each costs a signature check and a trust chain, so a list of
+#: thousands would take minutes. A longer list is refused unchecked.
+MAX_SIGNATURES = 16
+#: Pictures of a package opened to look for its QR code (our certificates carry two: the
+#: photo and the QR; the corpus's files at most one). A package of thousands of (broken)
+#: pictures would take seconds to open them all; the rest are still digested and covered.
+MAX_QR_PICTURES = 16
 
 
 @dataclass
@@ -61,8 +75,16 @@ class OfdFacts:
 def _xml(data: bytes) -> etree._Element:
     root = etree.fromstring(data, _PARSER)
     if root is None:
-        raise ValueError("not XML")
+        raise ValueError("empty, or no XML element in it")
     return root
+
+
+def _xml_or_why(data: bytes) -> tuple[etree._Element | None, str]:
+    """The root of a part, or None and why it is not readable XML."""
+    try:
+        return _xml(data), ""
+    except (ValueError, etree.XMLSyntaxError) as exc:
+        return None, str(exc) or type(exc).__name__
 
 
 def _resolve(loc: str, base_dir: str) -> str:
@@ -157,16 +179,26 @@ def _annotation_texts(parts: dict[str, bytes], document: etree._Element, doc_dir
     return texts
 
 
-def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
+def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
     """The QR of the first image resource that holds one; images of two or three colours
-    (what a QR is) are tried before photographs, which every step fails on slowly."""
+    (what a QR is) are tried before photographs, which every step fails on slowly. At most
+    :data:`MAX_QR_PICTURES` pictures are opened, of :data:`MAX_IMAGE_PIXELS` pixels in all."""
+    pictures = [path for path in parts if path.lower().endswith(_IMAGE_SUFFIXES)]
+    if len(pictures) > MAX_QR_PICTURES:
+        report.add(
+            "qr",
+            "ofd.pictures",
+            Outcome.INFO,
+            f"the package holds {len(pictures)} pictures: only the first {MAX_QR_PICTURES} "
+            "are searched for a QR code",
+        )
     candidates: list[tuple[bool, int, Image.Image]] = []
-    for path, data in parts.items():
-        if not path.lower().endswith(_IMAGE_SUFFIXES):
-            continue
+    pixels = 0  # of the pictures decoded so far
+    for path in pictures[:MAX_QR_PICTURES]:
         try:
-            image = Image.open(io.BytesIO(data))
-            if image.size[0] * image.size[1] > MAX_IMAGE_PIXELS:
+            image = Image.open(io.BytesIO(parts[path]))
+            size = image.size[0] * image.size[1]
+            if pixels + size > MAX_IMAGE_PIXELS:
                 continue  # too large to read for a QR (the picture is still digested)
             image.load()
         except (
@@ -177,6 +209,7 @@ def _scan_images(parts: dict[str, bytes]) -> ScanResult | None:
             Image.DecompressionBombError,
         ):
             continue  # SyntaxError: a broken PNG; a bomb: over 178 megapixels declared
+        pixels += size
         if min(image.size) < 21:  # no QR code is smaller than 21 modules
             continue
         candidates.append((image.getcolors(4) is None, len(candidates), image))
@@ -230,6 +263,7 @@ class _SignatureChecker:
         self.report = report
         self.trust = trust
         self.signed: list[_Signed] = []
+        self.digests: dict[tuple[str, str], bytes] = {}  # (method, path): each part once
 
     def check(self, n: int, path: str, declared_type: str) -> None:
         label = f"signature {n + 1}"
@@ -239,7 +273,15 @@ class _SignatureChecker:
         if path not in self.parts:
             report.add("format", f"{label}.file", Outcome.FAIL, f"{path} is missing")
             return
-        sig_root = _xml(self.parts[path])
+        sig_root, why = _xml_or_why(self.parts[path])
+        if sig_root is None:
+            report.add(
+                "signature",
+                f"{label}.structure",
+                Outcome.FAIL,
+                f"{path} is not readable XML ({why})",
+            )
+            return
         sig_dir = posixpath.dirname(path)
         refs = _find(sig_root, "ofd:SignedInfo/ofd:References")
         value_loc = _text(sig_root, "ofd:SignedValue")
@@ -264,12 +306,22 @@ class _SignatureChecker:
             return
         value = self.parts[value_path]
         signed = self.parts[path]
-        if is_cms(value):
-            signed_by.outcomes.append(self.cms(label, value, signed))
-        elif _is_bare_signature(value):
-            signed_by.outcomes.append(self.bare(label, value, signed))
-        else:
-            signed_by.outcomes.append(self.seal(label, value, signed, path, declared_type))
+        try:
+            if is_cms(value):
+                signed_by.outcomes.append(self.cms(label, value, signed))
+            elif _is_bare_signature(value):
+                signed_by.outcomes.append(self.bare(label, value, signed))
+            else:
+                signed_by.outcomes.append(self.seal(label, value, signed, path, declared_type))
+        except MALFORMED_DER as exc:  # DER that a lazy parse meets late, wherever it is
+            why = (str(exc).splitlines() or [""])[0][:200]
+            report.add(
+                "signature",
+                f"{label}.value",
+                Outcome.FAIL,
+                f"{value_path} is malformed ASN.1 ({type(exc).__name__}: {why})",
+            )
+            signed_by.outcomes.append(Outcome.FAIL)
 
     def references(
         self, label: str, refs: etree._Element, sig_dir: str, covers: set[str]
@@ -289,11 +341,14 @@ class _SignatureChecker:
             found.append((target, ref))
         wrong, checked = [], 0
         for target, ref in found:
-            expected = base64.b64decode(
-                (_text(ref, "ofd:CheckValue") or "").encode(), validate=False
-            )
             try:
-                actual = digest(method, self.parts[target])
+                expected: bytes | None = base64.b64decode(
+                    (_text(ref, "ofd:CheckValue") or "").encode(), validate=False
+                )
+            except binascii.Error:  # not base64: no digest can match it
+                expected = None
+            try:
+                actual = self.digest(method, target)
             except ValueError:
                 self.report.add(
                     "signature",
@@ -326,6 +381,17 @@ class _SignatureChecker:
             f"all {checked} reference digests ({method}) match the raw bytes",
         )
         return Outcome.PASS
+
+    def digest(self, method: str, path: str) -> bytes:
+        """The ``method`` digest of a part, computed once however often it is referenced.
+
+        Raises:
+            ValueError: the method is not a digest algorithm we know.
+        """
+        key = (method, path)
+        if key not in self.digests:
+            self.digests[key] = digest(method, self.parts[path])
+        return self.digests[key]
 
     def trust_check(self, label: str, cert: bytes, when: datetime | None) -> bool:
         trusted, why = self.trust.chain(cert, when)
@@ -371,7 +437,7 @@ class _SignatureChecker:
         try:
             point = sm2_public_point(a509.Certificate.load(ses.signer_cert).public_key)
             intact = sm2_verify(point, ses.tbs, ses.signature)
-        except ValueError as exc:
+        except MALFORMED_DER as exc:
             self.report.add(
                 "signature", f"{label}.value", Outcome.FAIL, f"signer certificate unusable ({exc})"
             )
@@ -415,12 +481,13 @@ class _SignatureChecker:
             )
             start, end = prop["validStart"].native, prop["validEnd"].native
             name = prop["name"].native
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except MALFORMED_DER as exc:
+            why = (str(exc).splitlines() or [type(exc).__name__])[0]
             add(
                 "signature",
                 f"{label}.seal",
                 Outcome.FAIL,
-                f"the seal (SESeal) is unreadable ({str(exc).splitlines()[0]})",
+                f"the seal (SESeal) is unreadable ({why})",
             )
             return
         add(
@@ -598,7 +665,7 @@ def check_ofd(data: bytes, report: Report, trust: TrustList) -> OfdFacts:
         report.unreadable = f"not a readable OFD file: {exc}"
         return facts
     report.add("format", "ofd.package", Outcome.PASS, f"OFD package with {len(parts)} parts")
-    facts.qr = _scan_images(parts)
+    facts.qr = _scan_images(parts, report)
     body = _find(ofd_root, "ofd:DocBody")
     signatures_loc = _text(body, "ofd:Signatures") if body is not None else None
     if signatures_loc is None:
@@ -608,7 +675,23 @@ def check_ofd(data: bytes, report: Report, trust: TrustList) -> OfdFacts:
     if signatures_path not in parts:
         report.add("format", "ofd.signatures", Outcome.FAIL, f"{signatures_path} is missing")
         return facts
-    entries = list(_xml(parts[signatures_path]).iter("{*}Signature"))
+    listing, why = _xml_or_why(parts[signatures_path])
+    if listing is None:
+        report.add(
+            "signature",
+            "ofd.signatures",
+            Outcome.FAIL,
+            f"{signatures_path} is not readable XML ({why}): the signatures it lists "
+            "cannot be found",
+        )
+        return facts
+    entries = list(listing.iter("{*}Signature"))
+    if len(entries) > MAX_SIGNATURES:
+        report.unreadable = (
+            f"{signatures_path} lists {len(entries)} signatures; a verifier checks at most "
+            f"{MAX_SIGNATURES}: refused unchecked"
+        )
+        return facts
     if not entries:
         report.add("signature", "ofd.signatures", Outcome.INFO, "no signatures")
     checker = _SignatureChecker(parts, report, trust)

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify
+from docgen.ses.reader import MALFORMED_DER
 
 __all__ = [
     "TRUST_LIST_FORMAT",
@@ -61,7 +62,7 @@ def describe(certificate: bytes) -> str:
     """A short name for a certificate: its subject's O and OU."""
     try:
         subject = a509.Certificate.load(certificate).subject.native
-    except ValueError:
+    except MALFORMED_DER:
         return "unreadable certificate"
     parts = [subject.get("organization_name"), subject.get("organizational_unit_name")]
     return " / ".join(str(p) for p in parts if p) or str(subject.get("common_name", "?"))
@@ -73,7 +74,7 @@ def organization(certificate: bytes) -> str | None:
     few signer certificates are asked about again and again)."""
     try:
         value = a509.Certificate.load(certificate).subject.native.get("organization_name")
-    except ValueError:
+    except MALFORMED_DER:
         return None
     return str(value) if value else None
 
@@ -148,8 +149,9 @@ class TrustList:
         try:
             cert = a509.Certificate.load(certificate)
             cert.native  # noqa: B018 - parse fully now, so malformed input fails here
-        except ValueError as exc:
-            return False, f"signer certificate unreadable ({str(exc).splitlines()[0]})"
+        except MALFORMED_DER as exc:
+            why = (str(exc).splitlines() or [type(exc).__name__])[0]
+            return False, f"signer certificate unreadable ({why})"
         is_sm2 = cert["signature_algorithm"]["algorithm"].dotted == OID_SM3_WITH_SM2
         issuer = None
         for profile, roots in self.roots.items():

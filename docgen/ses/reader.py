@@ -12,7 +12,21 @@ from dataclasses import dataclass
 
 from asn1crypto import algos, core
 
-__all__ = ["SealSignature", "parse_seal_signature", "signature_to_der"]
+__all__ = [
+    "MALFORMED_DER",
+    "MAX_VERSION",
+    "SealSignature",
+    "parse_seal_signature",
+    "signature_to_der",
+]
+
+#: The largest version number read (the standards know 1 and 4); a larger one is refused
+#: rather than carried along (a 4 300-digit integer cannot even be printed).
+MAX_VERSION = 255
+#: What asn1crypto raises on malformed DER, which it parses lazily, on access: besides
+#: ValueError, a short BIT STRING gives IndexError, values nested past Python's recursion
+#: limit RecursionError, a value of an unexpected type TypeError or AttributeError.
+MALFORMED_DER = (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError)
 
 
 class _Items(core.SequenceOf):
@@ -38,12 +52,16 @@ def _items(data: bytes, what: str) -> list[core.Any]:
     try:
         parsed = _Items.load(data, strict=False)
         return list(parsed)
-    except (ValueError, TypeError) as exc:
+    except RecursionError as exc:
+        raise ValueError(f"{what} is nested too deeply to read") from exc
+    except MALFORMED_DER as exc:
         raise ValueError(f"{what} is not a DER SEQUENCE ({exc})") from exc
 
 
 def _bits(value: core.Any) -> bytes:
     """Octets of a BIT STRING (or, leniently, an OCTET STRING)."""
+    if not value.contents:  # a BIT STRING has at least its count of unused bits
+        raise ValueError("an empty BIT STRING")
     raw = value.parse()
     if isinstance(raw, core.OctetString):
         return bytes(raw.native)
@@ -78,8 +96,10 @@ def parse_seal_signature(data: bytes) -> SealSignature:
     tbs = _items(tbs_any.dump(), "TBS_Sign")
     if len(tbs) < 5:
         raise ValueError("TBS_Sign has too few fields")
-    version = int(tbs[0].parse(spec=core.Integer).native)
     try:
+        version = int(tbs[0].parse(spec=core.Integer).native)
+        if not 0 <= version <= MAX_VERSION:
+            raise ValueError(f"TBS_Sign's version is not a number from 0 to {MAX_VERSION}")
         if len(outer) >= 4:  # v4: toSign, cert, signatureAlgID, signature [, timeStamp]
             cert = bytes(outer[1].parse(spec=core.OctetString).native)
             algorithm = outer[2].parse(spec=core.ObjectIdentifier).dotted
@@ -101,5 +121,7 @@ def parse_seal_signature(data: bytes) -> SealSignature:
             algorithm=algorithm,
             signature=signature_to_der(signature),
         )
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed seal signature ({exc})") from exc
+    except RecursionError as exc:
+        raise ValueError("malformed seal signature (nested too deeply to read)") from exc
+    except MALFORMED_DER as exc:
+        raise ValueError(f"malformed seal signature ({exc or type(exc).__name__})") from exc
