@@ -8,61 +8,28 @@ subset of a layout (:meth:`Face.subset` keeps the last few).
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fontTools.fontBuilder import FontBuilder
 from fontTools.ttLib import TTFont as FTFont
-from fontTools.ttLib import newTable
-from fontTools.ttLib.tables._g_l_y_f import Glyph
-from fontTools.ttLib.tables.DefaultTable import DefaultTable
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont as RLFont
 
-from .errors import ConfigurationError
-from .kinds import load_table
+from ..errors import ConfigurationError
+from ..kinds import load_table
+from .subset import Subset, SubsetWriter
 
 __all__ = ["Face", "FontStack", "Subset", "font_stack"]
-
-# head.created/modified of every subset we write: output must not depend on the clock.
-_FIXED_FONT_TIMESTAMP = 0
-# Tables the hinting instructions in copied glyph records rely on.
-_HINTING_TABLES = ("fpgm", "prep", "cvt ", "gasp")
-# maxp limits copied from the source: upper bounds that stay valid for any subset.
-_MAXP_LIMITS = (
-    "maxPoints",
-    "maxContours",
-    "maxCompositePoints",
-    "maxCompositeContours",
-    "maxZones",
-    "maxTwilightPoints",
-    "maxStorage",
-    "maxFunctionDefs",
-    "maxInstructionDefs",
-    "maxStackElements",
-    "maxSizeOfInstructions",
-    "maxComponentElements",
-    "maxComponentDepth",
-)
 
 # Subsets kept per face: the OFD and the PDF of one layout embed the same subset, so the
 # second renderer finds it here instead of building it again.
 _SUBSETS_KEPT = 4
-
-
-@dataclass(frozen=True)
-class Subset:
-    """An embeddable TrueType subset: the font file and each character's glyph index in it."""
-
-    data: bytes
-    gids: Mapping[str, int]
 
 
 @dataclass
@@ -81,8 +48,7 @@ class Face:
         self._ft: Any = None
         self._advances: dict[str, float] = {}
         self._subsets: OrderedDict[str, Subset] = OrderedDict()
-        self._raw: dict[str, DefaultTable] = {}
-        self._glyphs: dict[str, Any] = {}
+        self._writer: SubsetWriter | None = None
 
     @property
     def rl_name(self) -> str:
@@ -145,12 +111,9 @@ class Face:
         each character's glyph index in it. The last few subsets are kept: rendering one
         layout twice (OFD, then PDF) builds its subset once.
 
-        Built with fontTools' FontBuilder from the face loaded once per process: the
-        general-purpose subsetter re-reads the whole 34 000-glyph font each time (≈0.5 s),
-        which a batch of thousands cannot afford. Simple glyphs are copied as their raw
-        ``glyf`` records (outline and hinting byte for byte, with the hinting tables they
-        need); composite glyphs are re-compiled so their component references follow the
-        new glyph order.
+        Written by :class:`~docgen.fonts.subset.SubsetWriter` from the face read once per
+        process: fontTools' general-purpose subsetter re-reads the whole 34 000-glyph font
+        each time (≈0.5 s), which a batch of thousands cannot afford.
         """
         key = "".join(sorted(set(chars)))
         with self._lock:
@@ -166,98 +129,12 @@ class Face:
         return made
 
     def _build_subset(self, chars: str) -> Subset:
-        src = self._fonttools()
+        source = self._fonttools()
         with self._lock:
-            cmap = src.getBestCmap()
-            glyf = src["glyf"]
-            mapping = {ord(c): cmap[ord(c)] for c in chars if ord(c) in cmap}
-            order = [".notdef"]
-            glyphs: dict[str, Any] = {}
-            pending = [".notdef", *sorted(set(mapping.values()))]
-            while pending:
-                name = pending.pop(0)
-                if name in glyphs:
-                    continue
-                glyphs[name] = self._glyph(glyf, name)
-                if name != ".notdef":
-                    order.append(name)
-                if glyphs[name].isComposite():
-                    pending.extend(c.glyphName for c in glyphs[name].components)
-            head, hhea, os2 = src["head"], src["hhea"], src["OS/2"]
-            builder = FontBuilder(head.unitsPerEm, isTTF=True)
-            builder.setupGlyphOrder(order)
-            builder.setupCharacterMap(mapping)
-            # FontBuilder.setupGlyf would expand every glyph; raw records are set directly.
-            builder.font["loca"] = newTable("loca")
-            builder.font["glyf"] = newTable("glyf")
-            builder.font["glyf"].glyphs = glyphs
-            builder.font["glyf"].glyphOrder = order
-            builder.setupMaxp()
-            metrics = src["hmtx"].metrics
-            builder.setupHorizontalMetrics({name: tuple(metrics[name]) for name in order})
-            builder.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent)
-            builder.setupNameTable(
-                {"familyName": self.family, "styleName": "Regular", "psName": self.rl_name}
-            )
-            builder.setupOS2(
-                sTypoAscender=os2.sTypoAscender,
-                sTypoDescender=os2.sTypoDescender,
-                sTypoLineGap=os2.sTypoLineGap,
-                usWinAscent=os2.usWinAscent,
-                usWinDescent=os2.usWinDescent,
-                fsType=os2.fsType,
-                achVendID=os2.achVendID,
-            )
-            builder.setupPost(keepGlyphNames=False)  # format 3: readers need no names
-            builder.setupHead(
-                unitsPerEm=head.unitsPerEm,
-                created=_FIXED_FONT_TIMESTAMP,
-                modified=_FIXED_FONT_TIMESTAMP,
-                xMin=head.xMin,
-                yMin=head.yMin,
-                xMax=head.xMax,
-                yMax=head.yMax,
-            )
-            for tag in _HINTING_TABLES:
-                if tag in src:
-                    builder.font[tag] = self._raw_table(src, tag)
-            maxp = builder.font["maxp"]
-            for attr in _MAXP_LIMITS:
-                setattr(maxp, attr, getattr(src["maxp"], attr))
-            builder.font.recalcTimestamp = False
-            builder.font.recalcBBoxes = False  # raw glyph records keep their own boxes
-            out = io.BytesIO()
-            builder.font.save(out, reorderTables=False)  # sorted tags already: no second pass
-            index = {name: gid for gid, name in enumerate(order)}
-            gids = {chr(code): index[name] for code, name in mapping.items()}
-            return Subset(out.getvalue(), gids)
-
-    def _raw_table(self, src: Any, tag: str) -> DefaultTable:
-        """A table of the source copied as its bytes (compiled once, not per subset)."""
-        table = self._raw.get(tag)
-        if table is None:
-            table = DefaultTable(tag)
-            table.data = src.getTableData(tag)
-            self._raw[tag] = table
-        return table
-
-    def _glyph(self, glyf: Any, name: str) -> Any:
-        """The glyph record to put in a subset: a simple glyph's raw record is made once and
-        shared (compiling it returns its bytes unchanged); a composite one is copied and
-        expanded for each subset, so its component references follow that subset's order."""
-        kept = self._glyphs.get(name)
-        if kept is not None:
-            return kept
-        raw = glyf.glyphs[name]
-        data = getattr(raw, "data", None)
-        if data is None:  # already expanded (e.g. by another reader of this face)
-            data = raw.compile(glyf, recalcBBoxes=False)
-        glyph = Glyph(data)
-        if glyph.isComposite():
-            glyph.expand(glyf)
-        else:
-            self._glyphs[name] = glyph
-        return glyph
+            if self._writer is None:
+                self._writer = SubsetWriter(source, self.family, self.rl_name)
+            writer = self._writer
+        return writer.write(chars)
 
 
 class FontStack:
