@@ -173,7 +173,7 @@ class SubsetWriter:
         order = font.getGlyphOrder()
         index = {name: gid for gid, name in enumerate(order)}
         self._cmap = {code: index[name] for code, name in font.getBestCmap().items()}
-        self._glyf = reader["glyf"]
+        self._glyf: bytes = reader["glyf"]
         self._loca = array("I", font["loca"].locations)
         metrics = font["hmtx"].metrics
         self._hmtx = [metrics[name] for name in order]
@@ -188,9 +188,9 @@ class SubsetWriter:
         struct.pack_into(">qq", head, 20, _FIXED_TIMESTAMP, _FIXED_TIMESTAMP)
         struct.pack_into(">h", head, 50, 1)  # indexToLocFormat: long offsets
         self._fixed[b"head"] = bytes(head)
-        self._os2 = reader["OS/2"]
-        self._hhea = reader["hhea"]
-        self._maxp = reader["maxp"]
+        self._os2: bytes = reader["OS/2"]
+        self._hhea: bytes = reader["hhea"]
+        self._maxp: bytes = reader["maxp"]
 
     def _record(self, gid: int) -> bytes:
         return self._glyf[self._loca[gid] : self._loca[gid + 1]]
