@@ -18,6 +18,8 @@ MIN_PHOTO_PIXELS = (90, 120)
 _ACCEPTED_FORMATS = {"JPEG", "PNG"}
 _DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg);base64,(.*)$", re.S)
 _JPEG_QUALITY = 90
+# What Pillow reports of a JPEG that load_photo would change: metadata, progressive scans.
+_NOT_NORMAL = frozenset({"comment", "progressive", "progression", "adobe", "exif", "icc_profile"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,21 @@ def _read(value: str, base_dir: Path | None) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read photo file {value!r} ({exc.strerror})") from exc
+
+
+def _normal_already(image: Image.Image, raw: bytes) -> bool:
+    """Whether ``raw`` is already what :func:`load_photo` makes: a baseline JPEG of three
+    components (YCbCr), with no application segment but JFIF's, no comment, and nothing after
+    its end marker. Such a photo is kept byte for byte (faster, and no second compression)."""
+    segments = getattr(image, "applist", [])
+    return (
+        image.format == "JPEG"
+        and image.mode == "RGB"
+        and getattr(image, "layers", 0) == 3
+        and all(marker == "APP0" and data.startswith(b"JFIF\0") for marker, data in segments)
+        and not _NOT_NORMAL.intersection(image.info)
+        and raw.endswith(b"\xff\xd9")
+    )
 
 
 def load_photo(value: object, base_dir: Path | None = None) -> Photo:
@@ -84,6 +101,9 @@ def load_photo(value: object, base_dir: Path | None = None) -> Photo:
         raise ValueError(
             f"is {image.width}×{image.height} px; at least {min_w}×{min_h} px is needed"
         )
+    if _normal_already(opened, raw):
+        return Photo(jpeg=raw, width=image.width, height=image.height)
     out = io.BytesIO()
+    image.info.clear()  # Pillow would otherwise write the source's comment again
     image.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=False, progressive=False)
     return Photo(jpeg=out.getvalue(), width=image.width, height=image.height)
