@@ -64,10 +64,11 @@ def ofd(
     text: str | None = None,
     parent: etree._Element | None = None,
 ) -> etree._Element:
-    """Make an element ``ofd:tag`` (as a child of ``parent`` when given)."""
+    """Make an element ``ofd:tag`` (as a child of ``parent`` when given; a child takes the
+    ``ofd`` prefix its root declares)."""
     name = f"{{{OFD_NS}}}{tag}"
     element = (
-        etree.SubElement(parent, name, attrib or {}, nsmap=_NSMAP)
+        etree.SubElement(parent, name, attrib)
         if parent is not None
         else etree.Element(name, attrib or {}, nsmap=_NSMAP)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 
 from lxml import etree
 
@@ -40,7 +41,10 @@ _RES_DIR = "Res"
 _DOCID_NAMESPACE = uuid.UUID("6f1b7c2e-7d0e-4c58-9a55-1d2b3c4d5e6f")
 
 
+@lru_cache(maxsize=4096)
 def _num(value: float) -> str:
+    """A coordinate or advance in millimetres, at most 3 decimals (glyph advances repeat:
+    each distinct value is formatted once)."""
     text = f"{value:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 __all__ = ["Name", "Placeholder", "Ref", "Stream", "Text", "Writer", "WrittenFile", "deflate"]
 
@@ -84,7 +85,9 @@ def _number(value: float) -> bytes:
     return (text if text not in ("-0", "") else "0").encode()
 
 
+@lru_cache(maxsize=1024)
 def _name(value: str) -> bytes:
+    """``/value``, escaped (a certificate's names come from a small set: kept once made)."""
     out = bytearray(b"/")
     for byte in value.encode("utf-8"):
         out += bytes((byte,)) if byte in _NAME_SAFE else f"#{byte:02X}".encode()
@@ -107,7 +110,10 @@ class _Serializer:
 
     def write(self, value: object) -> None:
         out = self.out
-        if isinstance(value, Name):
+        kind = type(value)
+        if kind is int or kind is float:  # most values: glyph widths and coordinates
+            out += _number(value)  # type: ignore[arg-type]
+        elif isinstance(value, Name):
             out += _name(value)
         elif isinstance(value, Text):
             out += _text(value)
