@@ -572,3 +572,39 @@ def test_a_cms_signer_certificate_of_an_invalid_version_is_named(
     assert "the signer certificate cannot be read (1 is not a valid X509 version)" in (
         report.to_text()
     ), report.to_text()
+
+
+# -- pictures whose decoding or scanning would pass the bounds --------------------------------
+
+
+def test_a_jpeg_whose_frame_header_lies_about_its_size_is_refused_by_its_decoded_size() -> None:
+    """A 1241 × 1754 JPEG whose SOF says 30 000 rows: 37 megapixels, under the pixel bound,
+    but 148 MB decoded (Pillow holds RGB in 4 bytes a pixel); scanning it took the verifier
+    past its 300 MB (MemoryError in the resizing)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (1241, 1754), "white").save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    sof = data.index(b"\xff\xc0")
+    assert int.from_bytes(data[sof + 5 : sof + 7], "big") == 1754
+    data[sof + 5 : sof + 7] = (30_000).to_bytes(2, "big")
+    report = verify_bytes(bytes(data), "tall.jpg", TrustList(), AT)
+    assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
+    assert report.unreadable == (
+        "the image is 1241×30000 px of RGB: 148 MB decoded, too large to read (at most 100 MB)"
+    )
+
+
+def test_the_qr_scan_begins_no_step_after_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve attempts on a large picture without a QR took up to 2 s: no step is begun once
+    SCAN_SECONDS have passed."""
+    from PIL import Image
+
+    import verify.qrscan
+    from verify.qrscan import scan_image
+
+    blank = Image.new("RGB", (600, 600), "white")
+    assert scan_image(blank).attempts == 12
+    monkeypatch.setattr(verify.qrscan, "SCAN_SECONDS", 0.0)
+    assert scan_image(blank).attempts == 0

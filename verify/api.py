@@ -24,7 +24,7 @@ from docgen.qrpayload import (
 from docgen.qrpayload import verify_payload as verify_qr
 
 from .ofd import check_ofd
-from .qrscan import MAX_IMAGE_PIXELS, ScanResult, scan_image
+from .qrscan import ScanResult, scan_image, size_problem
 from .report import Outcome, Report, Verdict
 from .status import StatusSources
 from .trust import TrustedSigner, TrustList, organization
@@ -454,12 +454,9 @@ def _verify(
         report.format = "image"
         try:
             image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                report.unreadable = (
-                    f"the image is {width}×{height} px: too large to read (at most "
-                    f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
-                )
+            too_large = size_problem(image)
+            if too_large is not None:
+                report.unreadable = too_large
                 return report
             image.load()
         except Image.DecompressionBombError as exc:  # raised by open() itself, over 178 Mpx

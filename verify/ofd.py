@@ -40,7 +40,7 @@ from docgen.ses.v4 import CERT_LIST_CERTS, SESeal, seal_to_be_signed
 from docgen.ses.v4 import VERSION as SEAL_VERSION_4
 
 from .cms import is_cms, verify_cms
-from .qrscan import MAX_IMAGE_PIXELS, ScanResult, scan_image
+from .qrscan import MAX_IMAGE_BYTES, ScanResult, decoded_bytes, scan_image, size_problem
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
 
@@ -182,7 +182,7 @@ def _annotation_texts(parts: dict[str, bytes], document: etree._Element, doc_dir
 def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
     """The QR of the first image resource that holds one; images of two or three colours
     (what a QR is) are tried before photographs, which every step fails on slowly. At most
-    :data:`MAX_QR_PICTURES` pictures are opened, of :data:`MAX_IMAGE_PIXELS` pixels in all."""
+    :data:`MAX_QR_PICTURES` pictures are opened, of :data:`MAX_IMAGE_BYTES` decoded in all."""
     pictures = [path for path in parts if path.lower().endswith(_IMAGE_SUFFIXES)]
     if len(pictures) > MAX_QR_PICTURES:
         report.add(
@@ -193,12 +193,12 @@ def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
             "are searched for a QR code",
         )
     candidates: list[tuple[bool, int, Image.Image]] = []
-    pixels = 0  # of the pictures decoded so far
+    held = 0  # bytes of the pictures decoded so far
     for path in pictures[:MAX_QR_PICTURES]:
         try:
             image = Image.open(io.BytesIO(parts[path]))
-            size = image.size[0] * image.size[1]
-            if pixels + size > MAX_IMAGE_PIXELS:
+            size = decoded_bytes(image)
+            if size_problem(image) is not None or held + size > MAX_IMAGE_BYTES:
                 continue  # too large to read for a QR (the picture is still digested)
             image.load()
         except (
@@ -209,7 +209,7 @@ def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
             Image.DecompressionBombError,
         ):
             continue  # SyntaxError: a broken PNG; a bomb: over 178 megapixels declared
-        pixels += size
+        held += size
         if min(image.size) < 21:  # no QR code is smaller than 21 modules
             continue
         candidates.append((image.getcolors(4) is None, len(candidates), image))

@@ -17,24 +17,74 @@ import zxingcpp
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 from pyzbar import pyzbar
 
-__all__ = ["DECODERS", "MAX_IMAGE_PIXELS", "STEPS", "ScanResult", "scan_image"]
+__all__ = [
+    "DECODERS",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGE_PIXELS",
+    "SCAN_SECONDS",
+    "STEPS",
+    "ScanResult",
+    "decoded_bytes",
+    "scan_image",
+    "size_problem",
+]
 
 #: The largest picture read for a QR code (a 300 dpi A3 scan is 17 megapixels); a larger
 #: one would take more memory than a verification may (a PNG of a few kB can declare 400).
 MAX_IMAGE_PIXELS = 40_000_000
+#: The most memory a decoded picture may take. Pillow holds a colour pixel in 4 bytes (a
+#: 40-megapixel RGB picture is 160 MB, and with the copies the steps make it passed the
+#: 300 MB a verification may take): colour pictures are read up to 25 megapixels (a 24 MP
+#: camera's photo, a 300 dpi A3 scan), gray ones up to MAX_IMAGE_PIXELS.
+MAX_IMAGE_BYTES = 100_000_000
 
 _ZXING_QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 # Only very large photos are scaled down first (zxing-cpp also tries smaller scales itself,
 # faster than any resize here): a 300-dpi A4 page rotated 45° is ≈ 4200 px and decodes in
 # ≈ 0.1 s as it is, while resizing it first cost 0.3-0.7 s (bench/scan.py).
 _MAX_SIDE = 6000
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F")  # modes Image.reduce takes
+#: Time spent trying steps on one picture: no further step is begun after it (a picture's
+#: twelve attempts take 0.1-0.3 s for a scan or photo with a QR, up to 2 s for a large
+#: picture of noise that holds none).
+SCAN_SECONDS = 1.0
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """The memory ``image`` takes decoded (it need not be decoded yet): Pillow's 1, 2 or 4
+    bytes a pixel."""
+    mode = image.mode
+    size = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    return image.width * image.height * size
+
+
+def size_problem(image: Image.Image) -> str | None:
+    """Why a picture opened (its header read, not yet decoded) is too large to read for a
+    QR code, or None."""
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        return (
+            f"the image is {width}×{height} px: too large to read (at most "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)"
+        )
+    if decoded_bytes(image) > MAX_IMAGE_BYTES:
+        return (
+            f"the image is {width}×{height} px of {image.mode}: "
+            f"{decoded_bytes(image) // 1_000_000} MB decoded, too large to read (at most "
+            f"{MAX_IMAGE_BYTES // 1_000_000} MB)"
+        )
+    return None
 
 
 def _gray(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def _red(image: Image.Image) -> Image.Image:
+def _red(image: Image.Image) -> Image.Image | None:
+    if "R" in image.getbands():
+        return image.getchannel("R")  # no RGB copy of the whole picture
+    if image.mode not in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        return None  # no colour: the same as gray
     return image.convert("RGB").getchannel("R")
 
 
@@ -47,10 +97,13 @@ def _threshold(image: Image.Image) -> Image.Image:
     local = gray.filter(ImageFilter.BoxBlur(max(8, min(gray.size) // 40)))
     # dark where the pixel is darker than its neighbourhood (minus a margin)
     diff = ImageChops.subtract(local, gray, scale=1.0, offset=0)
+    del gray, local  # a large picture's copies are not all held at once
     return diff.point(lambda v: 0 if v > 12 else 255)
 
 
-def _upscale(image: Image.Image) -> Image.Image:
+def _upscale(image: Image.Image) -> Image.Image | None:
+    if image.width * image.height * 4 > MAX_IMAGE_PIXELS:
+        return None  # modules too small to read are found in small pictures only
     gray = image.convert("L")
     return gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.LANCZOS)
 
@@ -59,8 +112,9 @@ def _sharpen(image: Image.Image) -> Image.Image:
     return image.convert("L").filter(ImageFilter.UnsharpMask(radius=3, percent=200, threshold=2))
 
 
-#: Preprocessing steps, in the order they are tried.
-STEPS: tuple[tuple[str, Callable[[Image.Image], Image.Image]], ...] = (
+#: Preprocessing steps, in the order they are tried; a step that does not apply to a
+#: picture (no colour to take the red of, too large to upscale) gives None.
+STEPS: tuple[tuple[str, Callable[[Image.Image], Image.Image | None]], ...] = (
     ("gray", _gray),
     ("red", _red),
     ("contrast", _contrast),
@@ -103,16 +157,24 @@ class ScanResult:
 
 
 def scan_image(image: Image.Image) -> ScanResult:
-    """Every distinct QR text in ``image`` from the first decoder and step that reads one."""
+    """Every distinct QR text in ``image`` from the first decoder and step that reads one;
+    no step is begun after :data:`SCAN_SECONDS`."""
     start = time.perf_counter()
-    if max(image.size) > _MAX_SIDE:
-        image = image.copy()
-        image.thumbnail((_MAX_SIDE, _MAX_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
+    if max(image.size) > _MAX_SIDE:  # by a whole factor: one new picture, a fraction as large
+        if image.mode not in _REDUCIBLE:  # a palette, 1-bit or 16-bit picture: gray first
+            image = image.convert("L")
+        image = image.reduce(-(-max(image.size) // _MAX_SIDE))
     attempts = 0
     for decoder, decode in DECODERS:
         for step, prepare in STEPS:
+            if time.perf_counter() - start > SCAN_SECONDS:
+                break
+            prepared = prepare(image)
+            if prepared is None:
+                continue
             attempts += 1
-            texts = decode(prepare(image))
+            texts = decode(prepared)
+            del prepared
             if texts:
                 unique = tuple(dict.fromkeys(texts))
                 elapsed = (time.perf_counter() - start) * 1000
