@@ -129,7 +129,7 @@ class StagedFiles:
 
     def settle(self, registry: Registry) -> None:
         for target, staged, digest in self.staged:
-            settle(str(target), str(staged), digest)
+            settle(str(target), str(staged), digest, hashed=True)
         with registry.writing() as session:
             paths = [str(t) for t, _, _ in self.staged]
             for intent in session.scalars(select(FileIntent).where(FileIntent.path.in_(paths))):

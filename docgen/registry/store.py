@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,14 @@ class RegistryKey:
     def _derive(self, label: bytes) -> bytes:
         return HKDF(hashes.SHA256(), 32, salt=None, info=label).derive(self.secret)
 
+    @cached_property
+    def _lookup_key(self) -> bytes:
+        return self._derive(b"docgen id lookup")
+
+    @cached_property
+    def _records(self) -> AESGCM:
+        return AESGCM(self._derive(b"docgen record"))
+
     @property
     def check(self) -> str:
         """A value stored in the registry to tell the right key from a wrong one."""
@@ -76,16 +85,13 @@ class RegistryKey:
 
     def id_hash(self, id_number: str) -> str:
         """The keyed look-up hash (HMAC-SHA256, hex) of an ID number."""
-        key = self._derive(b"docgen id lookup")
-        return hmac.new(key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._lookup_key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()
 
     def seal(self, record: dict[str, Any], bound_to: str) -> bytes:
         """``record`` as JSON, encrypted and bound to ``bound_to`` (the identifier)."""
         nonce = os.urandom(12)
         data = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
-        return nonce + AESGCM(self._derive(b"docgen record")).encrypt(
-            nonce, data, bound_to.encode()
-        )
+        return nonce + self._records.encrypt(nonce, data, bound_to.encode())
 
     def open(self, blob: bytes, bound_to: str) -> dict[str, Any]:
         """The record sealed by :meth:`seal`.
@@ -94,9 +100,7 @@ class RegistryKey:
             RegistryError: the blob was changed, belongs to another row, or another key.
         """
         try:
-            data = AESGCM(self._derive(b"docgen record")).decrypt(
-                blob[:12], blob[12:], bound_to.encode()
-            )
+            data = self._records.decrypt(blob[:12], blob[12:], bound_to.encode())
         except (InvalidTag, ValueError) as exc:
             raise RegistryError(
                 f"the stored record of {bound_to} does not decrypt: changed, or another key"
@@ -359,14 +363,21 @@ class Registry:
         return len(intents)
 
 
-def settle(path: str, staged: str, sha256: str) -> None:
+def settle(path: str, staged: str, sha256: str, *, hashed: bool = False) -> None:
     """Put a committed file in place: rename its staged copy, or find it already there.
+
+    ``hashed``: the caller staged the file in this run from bytes whose digest it committed
+    (written whole and synced before the commit), so the staged copy is renamed unread.
+    After a crash (``hashed`` false) a staged copy is renamed only if it has the digest.
 
     Raises:
         RegistryError: neither the staged file nor the target has the committed digest.
     """
     target, temporary = Path(path), Path(staged)
     try:
+        if hashed:
+            os.replace(temporary, target)
+            return
         if _digest(temporary) == sha256:
             os.replace(temporary, target)
             return
