@@ -514,6 +514,26 @@ class _Builder:
     ) -> TextItem | None:
         if not text:
             return None
+        key = (
+            self.stack,
+            item_id,
+            text,
+            box,
+            *(str(raw.get(name)) for name in _TEXT_STYLE),
+        )
+        laid_out = _LAID_OUT.get(key)
+        if laid_out is not None:
+            return laid_out
+        item = self._text(item_id, text, box, raw, where)
+        if item is not None:
+            if len(_LAID_OUT) >= _LAID_OUT_KEPT:
+                _LAID_OUT.clear()
+            _LAID_OUT[key] = item
+        return item
+
+    def _text(
+        self, item_id: str, text: str, box: Box, raw: Mapping[str, Any], where: str
+    ) -> TextItem | None:
         size_pt = float(raw["size"])
         min_pt = float(raw.get("min_size") or size_pt)
         align = raw.get("align", "left")
@@ -587,6 +607,14 @@ class _Builder:
                     used += advance
             lines.append(line)
         return lines
+
+
+# What a text item's layout depends on besides its text, box and id (the template's style).
+_TEXT_STYLE = ("size", "min_size", "align", "color", "wrap", "line_height")
+# Text items laid out already, shared by every certificate of a process: labels, titles and
+# the values many certificates share are measured and shaped once (items are immutable).
+_LAID_OUT: dict[tuple[object, ...], TextItem] = {}
+_LAID_OUT_KEPT = 8192
 
 
 def build_layout(
