@@ -259,7 +259,7 @@ def test_a_page_too_large_to_render_is_named_not_rendered(sealed: dict[str, Seal
     assert not report.unreadable, report.to_text()
     named = [c.detail for c in report.checks if c.name == "pdf.page_size"]
     assert named == [
-        "page 1 is 2117 × 2117 mm: too large to render for a QR (at most 40 megapixels at 200 dpi)"
+        "page 1 is 2117 × 2117 mm: too large to render for a QR (at most 25 megapixels at 200 dpi)"
     ], report.to_text()
 
 
@@ -608,3 +608,100 @@ def test_the_qr_scan_begins_no_step_after_its_time(monkeypatch: pytest.MonkeyPat
     assert scan_image(blank).attempts == 12
     monkeypatch.setattr(verify.qrscan, "SCAN_SECONDS", 0.0)
     assert scan_image(blank).attempts == 0
+
+
+# -- PDF pages that would keep poppler busy ----------------------------------------------------
+
+
+def _flate_bomb(megabytes: int) -> bytes:
+    """A zlib stream of ``megabytes`` MB of spaces (made piece by piece)."""
+    deflater, block = zlib.compressobj(9), b" " * 2**20
+    return b"".join(deflater.compress(block) for _ in range(megabytes)) + deflater.flush()
+
+
+def _page_1_drawing(pdf: bytes, bomb: bytes, as_form: bool) -> bytes:
+    """``pdf`` with an incremental update whose page 1 draws ``bomb`` (a Flate stream): as
+    its content stream, or as a form XObject its small content stream draws."""
+    from pyhanko.pdf_utils.generic import (
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        StreamObject,
+    )
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    def name(text: str) -> NameObject:
+        return NameObject(text)
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = writer.root["/Pages"].raw_get("/Kids")[0].get_object()
+    fields = {name("/Filter"): name("/FlateDecode")}
+    if as_form:
+        fields |= {name("/Type"): name("/XObject"), name("/Subtype"): name("/Form")}
+        fields[name("/BBox")] = ArrayObject([NumberObject(v) for v in (0, 0, 100, 100)])
+    stream = writer.add_object(StreamObject(DictionaryObject(fields), encoded_data=bomb))
+    if as_form:
+        resources = DictionaryObject(dict(page["/Resources"].items()))
+        resources[name("/XObject")] = DictionaryObject({name("/Fm9"): stream})
+        page[name("/Resources")] = resources
+        stream = writer.add_object(StreamObject(stream_data=b"q /Fm9 Do Q"))
+    page[name("/Contents")] = stream
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _poppler_checks(report: Report) -> dict[str, str]:
+    return {
+        c.name: c.detail
+        for c in report.checks
+        if c.name.startswith("pdf.") and c.step != "signature"
+    }
+
+
+def test_a_flate_bomb_as_page_content_is_named_and_never_given_to_poppler(
+    sealed: dict[str, Sealed],
+) -> None:
+    """Page 1's content replaced by 64 MB of spaces (64 kB packed): pdftoppm and pdftotext
+    worked on it until their 20 s were up. The content is counted first, by a bounded
+    decompressor: the page is named, neither rendered nor read for its text."""
+    item = sealed["skill"]
+    data = _page_1_drawing(item.pdf_path.read_bytes(), _flate_bomb(64), as_form=False)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(data, "bomb.pdf", trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    checks = _poppler_checks(report)
+    assert checks["pdf.page_content"] == (
+        "page 1's content unpacks to more than 8 MB (with the pages before it): it is not "
+        "rendered for a QR, nor read for text"
+    ), report.to_text()
+    assert checks["pdf.text"].startswith(
+        "the printed text could not be read (page 1's content is too large)"
+    ), report.to_text()
+    assert "pdf.render" not in checks, report.to_text()  # never started, never stopped
+
+
+def test_poppler_is_stopped_at_its_bounds_and_that_is_named(
+    sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page 1 draws a form XObject of 200 MB of spaces (the content bound does not see into
+    forms; pdftoppm takes over a second on it): poppler is stopped at POPPLER_SECONDS (here
+    0.3 s) and what it did not read is named."""
+    import verify.pdf
+
+    monkeypatch.setattr(verify.pdf, "POPPLER_SECONDS", 0.3)
+    item = sealed["skill"]
+    data = _page_1_drawing(item.pdf_path.read_bytes(), _flate_bomb(200), as_form=True)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(data, "form-bomb.pdf", trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    checks = _poppler_checks(report)
+    assert checks["pdf.render"] == (
+        "rendering was stopped at its bounds (0.3 s, 512 MB): not every page was read for a QR"
+    ), report.to_text()
+    assert checks["pdf.text"] == (
+        "the printed text could not be read (pdftotext was stopped at its bounds (0.3 s, "
+        "512 MB)): it cannot be compared with the QR, nor the file told from a scan"
+    ), report.to_text()

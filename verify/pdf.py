@@ -13,15 +13,21 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import resource
 import subprocess
 import tempfile
+import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from asn1crypto import x509 as a509
 from PIL import Image
-from pyhanko.pdf_utils.generic import DictionaryObject
+from pyhanko.pdf_utils.filters import get_generic_decoder
+from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject, StreamObject
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis.policy_api import ModificationLevel
@@ -33,11 +39,19 @@ from pyhanko_certvalidator import ValidationContext
 from docgen.kinds import KIND_NAMES, load_kind
 from docgen.metadata import METADATA_PREFIX
 
-from .qrscan import ScanResult, scan_image
+from .qrscan import MAX_IMAGE_BYTES, ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
 
-__all__ = ["RENDER_DPI", "PdfFacts", "check_pdf"]
+__all__ = [
+    "MAX_PAGE_CONTENT_BYTES",
+    "MAX_RENDER_PIXELS",
+    "POPPLER_MEGABYTES",
+    "POPPLER_SECONDS",
+    "RENDER_DPI",
+    "PdfFacts",
+    "check_pdf",
+]
 
 # pyHanko logs every validation problem with a traceback; the report states them itself.
 for _logger in ("pyhanko", "pyhanko_certvalidator"):
@@ -47,10 +61,23 @@ for _logger in ("pyhanko", "pyhanko_certvalidator"):
 RENDER_DPI = 200
 _PERMITTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _METADATA_PREFIX = f"/{METADATA_PREFIX}"
-_TOOL_TIMEOUT = 20
-#: The largest page rendered whole to look for a QR (an A2 page at RENDER_DPI is 31
-#: megapixels); a larger one would make pdftoppm allocate gigabytes.
-MAX_RENDER_PIXELS = 40_000_000
+#: Wall-clock time all poppler work on one PDF takes at most (pages rendered and text read
+#: side by side; our certificates take 0.05 s): then the tools are stopped and what they
+#: did not read is named. 64 MB of page content took pdftoppm 1.3 s, 200 MB over 4 s.
+POPPLER_SECONDS = 1.0
+#: Address space of each poppler process (RLIMIT_AS; a page of MAX_RENDER_PIXELS renders
+#: in 150 MB); its CPU time is held to POPPLER_SECONDS rounded up (RLIMIT_CPU).
+POPPLER_MEGABYTES = 512
+#: The largest page rendered whole to look for a QR: the rendered page is read as an RGB
+#: picture, so the bound on pictures read (qrscan.MAX_IMAGE_BYTES, 4 bytes a pixel) holds
+#: here too (an A3 page at RENDER_DPI is 7.8 megapixels, A2 31); a larger one would make
+#: pdftoppm allocate gigabytes, and reading it more than a verification may take.
+MAX_RENDER_PIXELS = MAX_IMAGE_BYTES // 4
+#: The most the pages' content streams may unpack to, counted from page 1, for a page to be
+#: rendered or its text read (our certificates hold 4-9 kB in all, a dense vector drawing a
+#: few MB); counted with a bounded decompressor before poppler sees the file (pdftoppm
+#: parsed 64 MB of page content for 1.3 s).
+MAX_PAGE_CONTENT_BYTES = 8 * 1024 * 1024
 _MAX_PAGES = 1000
 _MAX_DEPTH = 32
 #: White margin around a kind's QR box when only that region is rendered.
@@ -66,30 +93,71 @@ class PdfFacts:
     qr: ScanResult | None = None
 
 
+def _limits() -> None:
+    """In a poppler child before it starts: its address space and CPU time bounded (never
+    above what this process may have)."""
+    for which, value in (
+        (resource.RLIMIT_AS, POPPLER_MEGABYTES * 2**20),
+        (resource.RLIMIT_CPU, math.ceil(POPPLER_SECONDS)),
+    ):
+        _, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, hard if which == resource.RLIMIT_CPU else value))
+
+
+_OUT_OF_MEMORY = b"Out of memory"  # what poppler says when its address space runs out
+
+
+class _Stopped(Exception):
+    """Poppler was stopped: its time ran out, or a limit killed it."""
+
+
 def _pages(
-    source: Path, first: int, last: int | None, crop: tuple[int, int, int, int] | None = None
-) -> list[Image.Image]:
+    source: Path,
+    first: int,
+    last: int | None,
+    deadline: float,
+    crop: tuple[int, int, int, int] | None = None,
+) -> Iterator[Image.Image]:
     """Pages ``first``..``last`` (None: to the end) of the PDF file ``source`` rendered at
     :data:`RENDER_DPI` as plain PPM (PNG would spend four times the rendering on compressing
-    what is read at once); with ``crop`` (x, y, width, height in pixels), only that region
-    of each."""
+    what is read at once), one at a time; with ``crop`` (x, y, width, height in pixels),
+    only that region of each.
+
+    Raises:
+        _Stopped: pdftoppm ran past ``deadline`` (a :func:`time.monotonic` time) or was
+            killed by its limits; the pages it finished were given.
+    """
     with tempfile.TemporaryDirectory(prefix="verify-", dir=source.parent) as folder:
         asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
         if crop is not None:
             asked += ["-x", str(crop[0]), "-y", str(crop[1])]
             asked += ["-W", str(crop[2]), "-H", str(crop[3])]
-        subprocess.run(
-            ["pdftoppm", "-r", str(RENDER_DPI), *asked, str(source), str(Path(folder) / "p")],
-            capture_output=True,
-            check=False,
-            timeout=_TOOL_TIMEOUT,
-        )
-        pages = []
+        stopped = False
+        try:
+            done = subprocess.run(
+                ["pdftoppm", "-r", str(RENDER_DPI), *asked, str(source), str(Path(folder) / "p")],
+                capture_output=True,
+                check=False,
+                timeout=max(deadline - time.monotonic(), 0.0),
+                preexec_fn=_limits,  # safe: the verifier starts no threads
+            )
+            # killed by a signal (its CPU limit, an abort) or out of its address space (it
+            # says so, and exits 0 without the page)
+            stopped = done.returncode < 0 or _OUT_OF_MEMORY in done.stderr
+        except subprocess.TimeoutExpired:
+            stopped = True
         for path in sorted(Path(folder).glob("p-*.ppm")):
-            with Image.open(path) as image:
-                image.load()
-                pages.append(image.copy())
-        return pages
+            try:
+                image = Image.open(path)
+                image.load()  # read whole (the file is closed): no copy of it is needed
+            except (OSError, ValueError, SyntaxError):
+                continue  # the page pdftoppm was writing when it was stopped
+            yield image
+            del image
+        if stopped:
+            raise _Stopped
 
 
 def _qr_regions(metadata: dict[str, str]) -> list[tuple[int, tuple[int, int, int, int]]]:
@@ -121,61 +189,86 @@ def _qr_regions(metadata: dict[str, str]) -> list[tuple[int, tuple[int, int, int
     return regions
 
 
-def _text_of(source: Path) -> subprocess.Popen[bytes]:
-    """pdftotext started on ``source``: it runs while the pages are rendered."""
+def _text_of(source: Path, pages: int | None) -> subprocess.Popen[bytes]:
+    """pdftotext started on ``source`` (its first ``pages``, None: all): it runs while the
+    pages are rendered."""
+    last = ["-l", str(pages)] if pages is not None else []
     return subprocess.Popen(
-        ["pdftotext", "-q", str(source), "-"],
+        ["pdftotext", "-q", *last, str(source), "-"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limits,  # safe: the verifier starts no threads
     )
 
 
-def _text(process: subprocess.Popen[bytes]) -> str:
+def _text(process: subprocess.Popen[bytes], deadline: float) -> str | None:
+    """What pdftotext wrote; None when it ran past ``deadline`` or a limit killed it."""
     try:
-        out, _ = process.communicate(timeout=_TOOL_TIMEOUT)
+        out, errors = process.communicate(timeout=max(deadline - time.monotonic(), 0.0))
     except subprocess.TimeoutExpired:
         process.kill()
-        out, _ = process.communicate()
+        process.communicate()
+        return None
+    if process.returncode < 0 or _OUT_OF_MEMORY in errors:
+        return None
     return out.decode("utf-8", "replace")
 
 
 def _scan_pages(
     source: Path,
-    renderable: list[bool],
+    plan: _Plan,
     hints: list[tuple[int, tuple[int, int, int, int]]],
-) -> ScanResult | None:
+    deadline: float,
+) -> tuple[ScanResult | None, bool]:
     """The QR of the first page that has one: first where the kind prints it (``hints``),
-    then page 1 whole (where our certificates carry it), the others only when it has none.
-    Only pages marked ``renderable`` are rendered whole."""
+    then page 1 whole (where our certificates carry it), the others only when it has none;
+    pages as ``plan`` allows. Also whether rendering was stopped (at ``deadline``, or by a
+    limit) before every page was looked at."""
+    renderable = plan.whole
     count = len(renderable)
     last = None
-    for number, crop in hints:
-        if number <= count:
-            for region in _pages(source, number, number, crop):
-                last = scan_image(region)
+    try:
+        for number, crop in hints:
+            if number <= count and plan.any_part[number - 1]:
+                for region in _pages(source, number, number, deadline, crop):
+                    last = scan_image(region)
+                    if last.found:
+                        return last, False
+        rest = [n for n in range(2, count + 1) if renderable[n - 1]]
+        runs: list[tuple[int, int | None]] = [(1, 1)] if count and renderable[0] else []
+        if rest and len(rest) == count - 1:
+            runs.append((2, None))  # the usual case: every other page at once
+        else:
+            runs += [(n, n) for n in rest]
+        for first, final in runs:
+            for page in _pages(source, first, final, deadline):
+                last = scan_image(page)
                 if last.found:
-                    return last
-    rest = [n for n in range(2, count + 1) if renderable[n - 1]]
-    runs: list[tuple[int, int | None]] = [(1, 1)] if count and renderable[0] else []
-    if rest and len(rest) == count - 1:
-        runs.append((2, None))  # the usual case: every other page at once
-    else:
-        runs += [(n, n) for n in rest]
-    for first, final in runs:
-        for page in _pages(source, first, final):
-            last = scan_image(page)
-            if last.found:
-                return last
-    return last
+                    return last, False
+                if time.monotonic() > deadline:
+                    raise _Stopped
+    except _Stopped:
+        return last, True
+    return last, False
 
 
-def _page_sizes(reader: PdfFileReader) -> list[tuple[float, float]] | None:
-    """Each page's size in points (MediaBox × UserUnit), walking at most
-    :data:`_MAX_PAGES` pages of the page tree; None when the tree cannot be read."""
-    sizes: list[tuple[float, float]] = []
+@dataclass(frozen=True)
+class _Page:
+    """A page as the page tree gives it: its size in points (MediaBox × UserUnit) and its
+    /Contents (a stream, an array of them, or None)."""
+
+    width: float
+    height: float
+    contents: Any
+
+
+def _page_tree(reader: PdfFileReader) -> list[_Page] | None:
+    """The pages, walking at most :data:`_MAX_PAGES` pages of the page tree; None when the
+    tree cannot be read."""
+    pages: list[_Page] = []
 
     def walk(node: Any, box: Any, depth: int) -> None:
-        if len(sizes) >= _MAX_PAGES or depth > _MAX_DEPTH:
+        if len(pages) >= _MAX_PAGES or depth > _MAX_DEPTH:
             return
         node = node.get_object()
         box = node.get("/MediaBox", box)
@@ -186,34 +279,119 @@ def _page_sizes(reader: PdfFileReader) -> list[tuple[float, float]] | None:
             return
         x0, y0, x1, y1 = (float(v) for v in box)
         unit = float(node.get("/UserUnit", 1))
-        sizes.append((abs(x1 - x0) * unit, abs(y1 - y0) * unit))
+        pages.append(_Page(abs(x1 - x0) * unit, abs(y1 - y0) * unit, node.get("/Contents")))
 
     try:
         walk(reader.root["/Pages"], None, 0)
     except (KeyError, PdfError, TypeError, ValueError, AttributeError, RecursionError):
         return None
+    return pages
+
+
+_TEXT_FILTERS = ("/ASCIIHexDecode", "/AHx", "/ASCII85Decode", "/A85")  # never larger
+
+
+def _unpacked(stream: StreamObject, limit: int) -> int:
+    """How many bytes ``stream`` unpacks to, counted up to ``limit`` + 1: Flate by a bounded
+    decompressor, the text encodings (never larger) decoded; a filter besides these stops
+    the count (poppler's own limits bound what it unpacks), a damaged stream counts what
+    came out of it."""
+    data = stream.encoded_data
+    names = stream.get("/Filter")
+    names = [names] if not isinstance(names, ArrayObject) else list(names)
+    for name in (str(n) for n in names if n is not None):
+        if name in ("/FlateDecode", "/Fl"):
+            inflater = zlib.decompressobj()
+            try:
+                data = inflater.decompress(data, limit + 1)
+            except zlib.error:
+                data = data[:0] if not inflater.unconsumed_tail else data
+        elif name in _TEXT_FILTERS:
+            data = get_generic_decoder(name).decode(data, {})
+        else:
+            break
+    return len(data)
+
+
+def _content_sizes(pages: list[_Page], limit: int) -> list[int]:
+    """What each page's content streams unpack to, counted until they pass ``limit`` in all
+    (later pages count 0); a stream shared by pages is unpacked once but counted for each.
+    A page whose content cannot be read counts 0 (poppler judges it)."""
+    sizes: list[int] = []
+    seen: dict[int, int] = {}
+    total = 0
+    for page in pages:
+        size = 0
+        if total <= limit:
+            try:
+                contents = page.contents.get_object() if page.contents is not None else None
+                streams = list(contents) if isinstance(contents, ArrayObject) else [contents]
+                for item in streams:
+                    stream = item.get_object() if item is not None else None
+                    if isinstance(stream, StreamObject):
+                        if id(stream) not in seen:
+                            seen[id(stream)] = _unpacked(stream, limit - total - size)
+                        size += seen[id(stream)]
+                    if total + size > limit:
+                        break
+            except (PdfError, KeyError, TypeError, ValueError, AttributeError, RecursionError):
+                size = 0
+        total += size
+        sizes.append(size)
     return sizes
 
 
-def _renderable(reader: PdfFileReader, report: Report) -> list[bool]:
-    """Which pages may be rendered whole; pages too large are named in the report."""
-    sizes = _page_sizes(reader)
-    if sizes is None:  # an unreadable page tree: poppler may still read it, page by page
-        return [True] * _page_count(reader)
+@dataclass
+class _Plan:
+    """What poppler may do with the pages: render which whole, render any part of which,
+    and read the text of how many from the first (None: all)."""
+
+    whole: list[bool]
+    any_part: list[bool]
+    text_pages: int | None = None
+
+
+def _plan(reader: PdfFileReader, report: Report) -> _Plan:
+    """Which pages may be rendered; pages too large to render whole, and the first page
+    whose content passes :data:`MAX_PAGE_CONTENT_BYTES` (it and the later ones are neither
+    rendered nor read for their text), are named in the report."""
+    pages = _page_tree(reader)
+    if pages is None:  # an unreadable page tree: poppler may still read it, page by page
+        count = _page_count(reader)
+        return _Plan([True] * count, [True] * count)
     scale = RENDER_DPI / 72
-    allowed = [w * scale * h * scale <= MAX_RENDER_PIXELS for w, h in sizes]
-    for number, ((w, h), ok) in enumerate(zip(sizes, allowed, strict=True), 1):
+    whole = [p.width * scale * p.height * scale <= MAX_RENDER_PIXELS for p in pages]
+    for number, (page, ok) in enumerate(zip(pages, whole, strict=True), 1):
         if not ok:
             report.add(
                 "qr",
                 "pdf.page_size",
                 Outcome.INFO,
-                f"page {number} is {w / 72 * 25.4:.0f} × {h / 72 * 25.4:.0f} mm: too large to "
-                f"render for a QR (at most {MAX_RENDER_PIXELS // 1_000_000} megapixels at "
-                f"{RENDER_DPI} dpi)",
+                f"page {number} is {page.width / 72 * 25.4:.0f} × "
+                f"{page.height / 72 * 25.4:.0f} mm: too large to render for a QR (at most "
+                f"{MAX_RENDER_PIXELS // 1_000_000} megapixels at {RENDER_DPI} dpi)",
             )
             break  # one line says it
-    return allowed
+    plan = _Plan(whole, [True] * len(pages))
+    sizes = _content_sizes(pages, MAX_PAGE_CONTENT_BYTES)
+    total = 0
+    for number, size in enumerate(sizes, 1):
+        total += size
+        if total > MAX_PAGE_CONTENT_BYTES:
+            plan.whole[number - 1 :] = [False] * (len(pages) - number + 1)
+            plan.any_part[number - 1 :] = [False] * (len(pages) - number + 1)
+            plan.text_pages = number - 1
+            which = "it and the pages after it are" if number < len(pages) else "it is"
+            report.add(
+                "qr",
+                "pdf.page_content",
+                Outcome.INFO,
+                f"page {number}'s content unpacks to more than "
+                f"{MAX_PAGE_CONTENT_BYTES // 2**20} MB (with the pages before it): {which} "
+                "not rendered for a QR, nor read for text",
+            )
+            break
+    return plan
 
 
 def _page_count(reader: PdfFileReader) -> int:
@@ -396,15 +574,40 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     # An original certificate (one signature) shows one QR where its kind prints it; an
     # annotated copy has a second one in its band: the whole page is read for it.
     hints = _qr_regions(facts.metadata) if len(signatures) == 1 else []
-    renderable = _renderable(reader, report)
+    plan = _plan(reader, report)
     with tempfile.TemporaryDirectory(prefix="verify-") as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
-        text = _text_of(source)  # runs while the pages are rendered and read
+        deadline = time.monotonic() + POPPLER_SECONDS
+        # pdftotext runs while the pages are rendered and read
+        text = _text_of(source, plan.text_pages) if plan.text_pages != 0 else None
         try:
-            facts.qr = _scan_pages(source, renderable, hints)
+            facts.qr, stopped = _scan_pages(source, plan, hints, deadline)
         finally:
-            facts.text = _text(text)
+            read = _text(text, deadline) if text is not None else None
+    facts.text = read or ""
+    if stopped:
+        report.add(
+            "qr",
+            "pdf.render",
+            Outcome.INFO,
+            f"rendering was stopped at its bounds ({POPPLER_SECONDS:g} s, "
+            f"{POPPLER_MEGABYTES} MB): not every page was read for a QR",
+        )
+    if read is None:
+        why = (
+            "page 1's content is too large"
+            if text is None
+            else f"pdftotext was stopped at its bounds ({POPPLER_SECONDS:g} s, "
+            f"{POPPLER_MEGABYTES} MB)"
+        )
+        report.add(
+            "format",
+            "pdf.text",
+            Outcome.FAIL,
+            f"the printed text could not be read ({why}): it cannot be compared with the "
+            "QR, nor the file told from a scan",
+        )
     if unreadable is not None:
         report.add(
             "signature",
