@@ -15,8 +15,10 @@ verifier accepts an entry no valid signature covers only when it is a signature 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from asn1crypto.core import GeneralizedTime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -42,10 +44,36 @@ from ..ofd.writer import build_parts
 from ..ses.v4 import VERSION, SES_Signature, SESeal, TBS_Sign
 from .keystore import Signer
 from .sm2 import SM2PrivateKey
+from .spliced import filled
 
 __all__ = ["OID_ECDSA_SHA256", "add_signature", "seal_ofd", "ses_signature"]
 
 OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2"
+
+
+def _tbs(seal: bytes, property_info: str, values: Mapping[str, bytes]) -> TBS_Sign:
+    return TBS_Sign(
+        {
+            "version": VERSION,
+            "eseal": SESeal.load(seal),
+            "timeInfo": GeneralizedTime(contents=values["time"]),
+            "dataHash": values["hash"],
+            "propertyInfo": property_info,
+        }
+    )
+
+
+def _ses(seal: bytes, signer: Signer, property_info: str, values: Mapping[str, bytes]) -> bytes:
+    return bytes(
+        SES_Signature(
+            {
+                "toSign": _tbs(seal, property_info, values),
+                "cert": signer.certificate,
+                "signatureAlgID": OID_SM3_WITH_SM2,
+                "signature": values["signature"],
+            }
+        ).dump()
+    )
 
 
 def ses_signature(
@@ -57,26 +85,18 @@ def ses_signature(
     when: datetime,
 ) -> bytes:
     """A GB/T 38540 v4 SES_Signature by ``key`` (of ``signer``'s certificate) over the
-    SM3 digest of ``signature_file`` (a Signature.xml), with ``seal`` embedded."""
-    tbs = TBS_Sign(
-        {
-            "version": VERSION,
-            "eseal": SESeal.load(seal),
-            "timeInfo": when.astimezone(UTC).replace(microsecond=0),
-            "dataHash": sm3(signature_file),
-            "propertyInfo": property_info,
-        }
-    )
-    return bytes(
-        SES_Signature(
-            {
-                "toSign": tbs,
-                "cert": signer.certificate,
-                "signatureAlgID": OID_SM3_WITH_SM2,
-                "signature": key.sign(tbs.dump()),
-            }
-        ).dump()
-    )
+    SM3 digest of ``signature_file`` (a Signature.xml), with ``seal`` embedded.
+
+    The structure is encoded once per seal, signer and place and filled in for each
+    signature (:mod:`docgen.signing.spliced`)."""
+    values = {
+        "time": GeneralizedTime(when.astimezone(UTC).replace(microsecond=0)).contents,
+        "hash": sm3(signature_file),
+    }
+    place = (signer, seal, property_info)
+    tbs = filled(("ses tbs", *place), lambda v: bytes(_tbs(seal, property_info, v).dump()), values)
+    values["signature"] = key.sign(tbs)
+    return filled(("ses", *place), lambda v: _ses(seal, signer, property_info, v), values)
 
 
 def _cms_signature(signature_file: bytes, signer: Signer, key: ec.EllipticCurvePrivateKey) -> bytes:
