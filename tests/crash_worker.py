@@ -1,17 +1,25 @@
-"""Run by test_registry_crash.py in a child process: issue then correct one certificate,
-killing itself with SIGKILL at the Nth crash point (an fsync, a rename, a commit), or
-never with N = 0 (then it prints how many points there were)."""
+"""Run by the crash tests in a child process: a job that kills itself with SIGKILL at its Nth
+crash point (an fsync, a rename, a commit), or never with N = 0 (then its last line on
+standard output is JSON: how many points there were, and which of them fell inside a schema
+migration)::
+
+    python -m tests.crash_worker N issue DB KEYS OUT RECORD   # issue, then correct, one record
+    python -m tests.crash_worker N docgen ARGS...             # the command `docgen ARGS...`
+    python -m tests.crash_worker N docgen-sql ARGS...         # ... and every SQL statement a point
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from docgen.clock import parse_at
@@ -21,35 +29,51 @@ from docgen.signing.keystore import KeyStore
 from docgen.signing.sealer import Sealer
 from docgen.validation import validate_record
 
+ROOT = Path(__file__).resolve().parents[1]
 _count = 0
+_kill_at = 0
+_migration: list[int] = []  # the first and the last point inside a migration
 
 
-def _point(kill_at: int) -> None:
+def _point() -> None:
     global _count
     _count += 1
-    if _count == kill_at:
+    if _count == _kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main() -> None:
-    db_url, keys, out, record_file, kill_at = sys.argv[1:6]
-    kill = int(kill_at)
+def _install(sql: bool) -> None:
+    """Make every fsync, rename and commit (and with ``sql`` every statement) a point."""
     real_fsync, real_replace = os.fsync, os.replace
 
     def fsync(fd: int) -> None:
-        _point(kill)
+        _point()
         real_fsync(fd)
 
     def replace(src: Any, dst: Any) -> None:
-        _point(kill)
+        _point()
         real_replace(src, dst)
-        _point(kill)
+        _point()
 
     os.fsync = fsync
     os.replace = replace  # type: ignore[assignment]
-    event.listen(Session, "before_commit", lambda session: _point(kill))
-    event.listen(Session, "after_commit", lambda session: _point(kill))
+    event.listen(Session, "before_commit", lambda session: _point())
+    event.listen(Session, "after_commit", lambda session: _point())
+    if not sql:
+        return
+    event.listen(Engine, "before_cursor_execute", lambda *args: _point())
+    event.listen(Engine, "commit", lambda connection: _point())
+    real_run = MigrationContext.run_migrations
 
+    def run_migrations(self: MigrationContext, **kw: Any) -> None:
+        first = _count + 1
+        real_run(self, **kw)
+        _migration[:] = [_migration[0] if _migration else first, _count]
+
+    MigrationContext.run_migrations = run_migrations  # type: ignore[method-assign]
+
+
+def _issue_and_correct(db_url: str, keys: str, out: str, record_file: str) -> int:
     record = json.loads(Path(record_file).read_text("utf-8"))
     sealer = Sealer(KeyStore.open(Path(keys)))
     issued_at = parse_at("2026-11-20T10:00:00")
@@ -65,7 +89,53 @@ def main() -> None:
             operator="crash",
             at=parse_at("2026-11-21T10:00:00"),
         )
-    print(_count)
+    return 0
+
+
+def _docgen(args: list[str]) -> int:
+    from docgen.cli import main as cli
+
+    try:
+        cli.main(args, prog_name="docgen", standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def run(kill_at: int, job: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run ``job`` (``issue``, ``docgen`` or ``docgen-sql`` and its arguments) in a child
+    process killed at point ``kill_at`` (0: never); the environment is this process's."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.crash_worker", str(kill_at), job, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        check=False,
+        timeout=120,
+    )
+
+
+def counted(finished: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """What a run with N = 0 counted: ``{"points": N}``, and ``"migration": [first, last]``
+    when it migrated a schema."""
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    result: dict[str, Any] = json.loads(finished.stdout.splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    global _kill_at
+    _kill_at = int(sys.argv[1])
+    job, args = sys.argv[2], sys.argv[3:]
+    _install(sql=job == "docgen-sql")
+    code = _issue_and_correct(*args) if job == "issue" else _docgen(args)
+    sys.stdout.flush()
+    counted: dict[str, Any] = {"points": _count}
+    if _migration:
+        counted["migration"] = _migration
+    print(json.dumps(counted))
+    sys.exit(code)
 
 
 if __name__ == "__main__":

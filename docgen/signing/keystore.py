@@ -238,7 +238,16 @@ class KeyStore:
         self._add_generation(at.astimezone(UTC).replace(microsecond=0))
         return self.generation
 
+    def _remove_temporaries(self) -> None:
+        """Remove what a run killed while writing left: the temporary files of
+        :func:`write_atomically` (``.NAME.*.tmp``; a killed process cannot remove its own,
+        and some hold private keys of a generation that never came to be)."""
+        for folder in (self.folder, *(self.folder / name for name in (*PROFILES, "seal"))):
+            for temporary in folder.glob(".*.tmp"):
+                temporary.unlink(missing_ok=True)
+
     def _add_generation(self, at: datetime) -> None:
+        self._remove_temporaries()
         n = len(self.index["generations"]) + 1
         identity = self.identity
         sm2_root_name = Subject("根证书 SM2", identity.name, identity.code)

@@ -1,0 +1,272 @@
+"""Faults while issuing: SIGKILL during 加注, key rotation and a schema migration; a full
+disk and a read-only output folder; a registry server that stops mid-batch; a batch killed
+twenty times in a row. Each ends with the registry and the file tree agreeing, and a re-run
+finishing the job.
+
+The kills use :mod:`tests.crash_worker` (a child process that SIGKILLs itself at its Nth
+fsync, rename, commit or SQL statement), as ``test_registry_crash.py`` does for issuing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from docgen.annotation import register
+from docgen.clock import parse_at
+from docgen.kinds import load_kind
+from docgen.registry import Registry, lifecycle
+from docgen.registry import store as registry_store
+from docgen.registry.audit import verify_chain
+from docgen.registry.models import AnnotationRow, FileIntent
+from docgen.samples import sample_record
+from docgen.signing.keystore import PROFILES, KeyStore
+from docgen.signing.sealer import Sealer
+from docgen.validation import validate_record
+from verify.api import verify_path
+from verify.report import Verdict
+from verify.trust import TrustList
+
+from . import crash_worker
+from .conftest import AT, Sealed
+from .test_registry_crash import _agree
+
+K3 = "safety-engineer"  # a kind with 加注
+HOLDER_SECRET = "correct horse battery"
+APPLIED = parse_at("2026-11-25T09:30:00")
+
+
+def _spread(first: int, last: int, count: int) -> list[int]:
+    """``count`` points spread evenly over ``first``..``last`` (all of them if fewer)."""
+    if last - first + 1 <= count:
+        return list(range(first, last + 1))
+    return sorted({first + round(k * (last - first) / (count - 1)) for k in range(count)})
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _clone_sqlite(url: str, name: str) -> str:
+    """A copy of a closed SQLite registry (its key is DOCGEN_REGISTRY_KEY_FILE's)."""
+    source = Path(str(make_url(url).database))
+    target = source.with_name(f"{name}.db")
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+    return f"sqlite:///{target}"
+
+
+# -- SIGKILL during 加注 ----------------------------------------------------------------------
+
+
+def _annotations_agree(url: str, out: Path) -> int:
+    """Open the registry (which finishes committed renames) and compare the annotated copies
+    it records with the files in ``out``; returns how many annotations it holds."""
+    with Registry.open(url) as registry, registry.reading() as session:
+        rows = list(session.scalars(select(AnnotationRow)))
+        assert list(session.scalars(select(FileIntent))) == []
+        assert verify_chain(session).ok
+    registered: dict[Path, str | None] = {}
+    for row in rows:
+        assert row.ofd_path and row.pdf_path, row.number
+        registered[Path(row.ofd_path)] = row.ofd_sha256
+        registered[Path(row.pdf_path)] = row.pdf_sha256
+    files = list(out.iterdir()) if out.exists() else []
+    on_disk = {p: _sha(p) for p in files if not p.name.startswith(".")}
+    assert on_disk == registered, "annotated copies and annotation rows disagree"
+    # what a kill before the commit leaves: staged files of no annotation, never in place
+    assert all(p.name.endswith(".staged") for p in files if p.name.startswith(".")), files
+    return len(rows)
+
+
+def test_sigkill_during_annotation_then_rerun_gives_agreeing_copies_and_rows(
+    sealed: dict[str, Sealed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    monkeypatch.setenv("HOLDER_SECRET", HOLDER_SECRET)
+    record = sample_record(K3)
+    template = f"sqlite:///{tmp_path / 'template.db'}"
+    store = sealed[K3].store
+    with Registry.open(template) as registry:
+        cert = validate_record(load_kind(K3), record, AT)
+        lifecycle.issue(registry, [cert], tmp_path / "files", Sealer(store), operator="t", at=AT)
+        register(registry, record["id_number"], record["name"], HOLDER_SECRET, at=AT)
+
+    def annotate(kill_at: int, url: str, out: Path) -> Any:
+        return crash_worker.run(
+            kill_at, "docgen", "annotate", cert.number, "--scenario", "本人调用",
+            "--days", "30", "--id-number", record["id_number"], "--secret-env",
+            "HOLDER_SECRET", "--keys", store.folder, "--out", out, "--db", url,
+            "--at", APPLIED.isoformat(),
+        )  # fmt: skip
+
+    points = crash_worker.counted(annotate(0, _clone_sqlite(template, "count"), tmp_path / "c"))
+    assert points["points"] >= 8, points
+    outcomes = []
+    for kill_at in _spread(1, points["points"], 5):
+        url, out = _clone_sqlite(template, f"kill-{kill_at}"), tmp_path / f"out-{kill_at}"
+        crashed = annotate(kill_at, url, out)
+        assert crashed.returncode == -9, (kill_at, crashed.stderr[-2000:])
+        made = _annotations_agree(url, out)
+        outcomes.append(made)
+        again = annotate(0, url, out)
+        assert again.returncode == 0, (kill_at, again.stderr[-2000:])
+        assert _annotations_agree(url, out) == made + 1, kill_at
+    # kills land before the annotation's commit and after it (its files then put in place)
+    assert set(outcomes) == {0, 1}, outcomes
+    trust = TrustList.load([store.folder / "trust.json"])
+    for path in sorted(out.glob("*.*")):
+        report = verify_path(path, trust, APPLIED)
+        assert report.verdict is Verdict.AUTHENTIC, report.to_text()
+
+
+# -- SIGKILL during key rotation ------------------------------------------------------------
+
+
+def _store_consistent(folder: Path) -> int:
+    """Check a key store a rotation may have been killed in; returns its generation.
+
+    Every generation of the index has both signers and its seal, readable, private keys
+    0600; the trust list covers every generation (and at most the one a killed rotation was
+    adding, whose keys never signed).
+    """
+    store = KeyStore.open(folder)
+    current = store.generation
+    for generation in range(1, current + 1):
+        for profile in PROFILES:
+            store.signer(profile, generation)
+            key = folder / profile / f"issuer-{generation}.key"
+            assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
+        store.seal(generation)
+    listed = json.loads((folder / "trust.json").read_text("utf-8"))
+    generations = {s["generation"] for s in listed["signers"]}
+    assert generations in ({*range(1, current + 1)}, {*range(1, current + 2)}), generations
+    return current
+
+
+def test_sigkill_during_key_rotation_then_rerun_finishes_it(
+    sealed: dict[str, Sealed], tmp_path: Path
+) -> None:
+    template = tmp_path / "template"
+    shutil.copytree(sealed["skill"].store.folder, template)
+    at = "2026-06-01T09:00:00"
+
+    def rotate(kill_at: int, folder: Path) -> Any:
+        return crash_worker.run(kill_at, "docgen", "keys", "rotate", "--dir", folder, "--at", at)
+
+    counting = tmp_path / "count"
+    shutil.copytree(template, counting)
+    points = crash_worker.counted(rotate(0, counting))["points"]
+    assert points >= 20
+    outcomes = []
+    for kill_at in _spread(1, points, 6):
+        folder = tmp_path / f"kill-{kill_at}"
+        shutil.copytree(template, folder)
+        crashed = rotate(kill_at, folder)
+        assert crashed.returncode == -9, (kill_at, crashed.stderr[-2000:])
+        generation = _store_consistent(folder)
+        outcomes.append(generation)
+        store = KeyStore.open(folder)  # `docgen keys rotate` again
+        assert store.rotate(parse_at(at)) == generation + 1
+        assert _store_consistent(folder) == generation + 1
+        listed = json.loads((folder / "trust.json").read_text("utf-8"))
+        assert listed == store.trust_list(), kill_at
+        # nothing a killed run was writing is left: some held private keys
+        assert [p for p in folder.rglob(".*")] == [], kill_at
+    assert set(outcomes) == {1, 2}, outcomes
+
+
+# -- SIGKILL during a schema migration ------------------------------------------------------
+
+_OLD = "0001"
+
+
+def _schema(url: str) -> dict[str, list[str]]:
+    engine = create_engine(url)
+    try:
+        found = inspect(engine)
+        return {
+            table: sorted(c["name"] for c in found.get_columns(table))
+            for table in sorted(found.get_table_names())
+        }
+    finally:
+        engine.dispose()
+
+
+def _version(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return str(connection.scalar(text("SELECT version_num FROM alembic_version")))
+    finally:
+        engine.dispose()
+
+
+def test_sigkill_during_a_schema_migration_leaves_the_old_schema_or_the_new(
+    db_url: str,
+    sealed: dict[str, Sealed],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A registry of schema 0001 holding a certificate is upgraded by ``docgen db upgrade``,
+    killed at SQL statements inside the migration: each kill leaves schema 0001 whole (the
+    migration is one transaction), and upgrading again gives the schema of a new registry
+    with the certificate, its files and its audit chain intact."""
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    out = tmp_path / "files"
+    with Registry.open(db_url) as registry:
+        cert = validate_record(load_kind("skill"), sample_record("skill"), AT)
+        lifecycle.issue(registry, [cert], out, Sealer(sealed["skill"].store), operator="t", at=AT)
+    new_schema, head = _schema(db_url), _version(db_url)
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.downgrade(registry_store._alembic(connection), _OLD)
+    engine.dispose()
+    old_schema = _schema(db_url)
+    assert old_schema != new_schema and _version(db_url) == _OLD
+    postgres = not db_url.startswith("sqlite")
+    clones: list[str] = []
+
+    def clone(name: str) -> str:
+        if not postgres:
+            return _clone_sqlite(db_url, name)
+        cluster = request.getfixturevalue("pg_cluster")
+        source = make_url(db_url)
+        admin = create_engine(cluster.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {source.database}_{name} TEMPLATE "
+                                    f"{source.database}"))  # fmt: skip
+        admin.dispose()
+        clones.append(source.set(database=f"{source.database}_{name}").render_as_string(False))
+        return clones[-1]
+
+    def upgrade(kill_at: int, url: str) -> Any:
+        return crash_worker.run(kill_at, "docgen-sql", "db", "upgrade", "--db", url)
+
+    try:
+        counted = crash_worker.counted(upgrade(0, clone("count")))
+        first, last = counted["migration"]
+        assert last - first >= 5, counted
+        for kill_at in _spread(first, last, 3 if postgres else 5):
+            url = clone(f"kill_{kill_at}")
+            crashed = upgrade(kill_at, url)
+            assert crashed.returncode == -9, (kill_at, crashed.stderr[-2000:])
+            assert (_version(url), _schema(url)) == (_OLD, old_schema), kill_at
+            Registry.open(url, upgrade=True).close()  # `docgen db upgrade` again
+            assert (_version(url), _schema(url)) == (head, new_schema), kill_at
+            assert _agree(url, out) == (1, 0), kill_at
+    finally:
+        if postgres:
+            for url in clones:
+                request.getfixturevalue("pg_cluster").drop(url)
