@@ -22,6 +22,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from PIL import Image
 
@@ -37,6 +38,8 @@ _CMAP_HEAD = (
     "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
 )
 _CMAP_TAIL = "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+# /DW of our CID fonts: the full-width advance of CJK glyphs, in thousandths of an em.
+_DEFAULT_WIDTH = 1000
 # bfchar entries per block (the CMap format allows at most 100).
 _CMAP_BLOCK = 100
 
@@ -72,6 +75,23 @@ def _to_unicode(gids: dict[str, int]) -> bytes:
     return "".join(lines).encode("ascii")
 
 
+def _widths(face: Face, gids: dict[str, int]) -> list[object]:
+    """The ``/W`` array (§9.7.4.3): the widths that differ from ``/DW``, in runs of
+    consecutive glyphs (``first [w w …]``); most CJK glyphs take the default."""
+    out: list[object] = []
+    last = -2
+    for gid, char in sorted((gid, char) for char, gid in gids.items()):
+        width = face.advance(char) * 1000
+        if width == _DEFAULT_WIDTH:
+            continue
+        if gid == last + 1:
+            cast(list[float], out[-1]).append(width)
+        else:
+            out += [gid, [width]]
+        last = gid
+    return out
+
+
 def embed_font(writer: Writer, face: Face, chars: str) -> EmbeddedFont:
     """Write ``face``'s subset for ``chars`` into the document."""
     subset: Subset = face.subset(chars)
@@ -98,9 +118,7 @@ def embed_font(writer: Writer, face: Face, chars: str) -> EmbeddedFont:
             "FontFile2": file,
         }
     )
-    widths: list[object] = []
-    for gid, char in sorted((gid, char) for char, gid in gids.items()):
-        widths += [gid, [face.advance(char) * 1000]]
+    widths = _widths(face, gids)
     cid_font = writer.add(
         {
             "Type": Name("Font"),
@@ -112,7 +130,7 @@ def embed_font(writer: Writer, face: Face, chars: str) -> EmbeddedFont:
                 "Supplement": 0,
             },
             "FontDescriptor": descriptor,
-            "DW": 1000,
+            "DW": _DEFAULT_WIDTH,
             "W": widths,
             "CIDToGIDMap": Name("Identity"),
         }
