@@ -18,6 +18,7 @@ certificate's QR.
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -296,7 +297,8 @@ def unpack(text: str) -> bytes:
     """The COSE_Sign1 bytes inside a QR text.
 
     Raises:
-        PayloadError: wrong prefix, not base45, or a damaged or oversized zlib stream.
+        PayloadError: wrong prefix, not base45, or a damaged, cut, oversized or trailed zlib
+            stream.
     """
     text = text.strip()
     if not text.startswith(PREFIX):
@@ -313,13 +315,20 @@ def unpack(text: str) -> bytes:
             raise PayloadError(f"damaged compressed payload ({exc})") from exc
         if inflater.unconsumed_tail:
             raise PayloadError(f"payload larger than {_MAX_PAYLOAD} bytes")
+        if not inflater.eof:
+            raise PayloadError("damaged compressed payload (cut short)")
+        if inflater.unused_data:  # the same payload under another text: not what was made
+            raise PayloadError("bytes after the compressed payload")
     return bytes(body)
 
 
 def _sign1(cose: bytes) -> tuple[dict[Any, Any], bytes]:
     """The protected header map and the payload of a COSE_Sign1 message (not verified)."""
     try:
-        message = cbor2.loads(cose)
+        stream = io.BytesIO(cose)
+        message = cbor2.CBORDecoder(stream).decode()
+        if stream.tell() != len(cose):
+            raise PayloadError("bytes after it")
         if isinstance(message, cbor2.CBORTag):
             if message.tag != _COSE_SIGN1_TAG:
                 raise PayloadError(f"CBOR tag {message.tag} is not COSE_Sign1")

@@ -705,3 +705,35 @@ def test_poppler_is_stopped_at_its_bounds_and_that_is_named(
         "the printed text could not be read (pdftotext was stopped at its bounds (0.3 s, "
         "512 MB)): it cannot be compared with the QR, nor the file told from a scan"
     ), report.to_text()
+
+
+def test_a_qr_text_with_bytes_after_its_payload_is_refused(sealed: dict[str, Sealed]) -> None:
+    """Bytes after the zlib stream, or after the COSE_Sign1 message, were ignored: another
+    text carried the same signed payload and was authentic (found by the property tests)."""
+    import base45
+    import cbor2
+
+    from docgen.qrpayload import PREFIX, pack, unpack
+    from docgen.signing.qr import claims_for, sign_claims
+
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    text = sign_claims(claims_for(item.rendered.certificate), item.store.signer("ecdsa"))
+    assert verify_qr_text(text, trust, AT).verdict is Verdict.AUTHENTIC
+    cose = unpack(text)
+    assert cbor2.loads(cose)
+    deflated = zlib.compress(cose, 9)
+    forged = {
+        "after the zlib stream": PREFIX + base45.b45encode(deflated + b"\x00\x00").decode(),
+        "after the COSE message": PREFIX + base45.b45encode(cose + b"\x00").decode(),
+        "after the COSE message, compressed": pack(cose + b"\x00" * 64),
+    }
+    reasons = {
+        "after the zlib stream": "bytes after the compressed payload",
+        "after the COSE message": "bytes after it",
+        "after the COSE message, compressed": "bytes after it",
+    }
+    for name, forgery in forged.items():
+        report = verify_qr_text(forgery, trust, AT)
+        assert report.verdict is Verdict.NOT_AUTHENTIC, (name, report.to_text())
+        assert reasons[name] in report.to_text(), (name, report.to_text())
