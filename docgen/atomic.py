@@ -22,6 +22,7 @@ def write_atomically(files: Mapping[Path, bytes], mode: int = 0o644) -> None:
         OutputError: a folder cannot be created or a file cannot be written.
     """
     staged: list[tuple[Path, Path]] = []
+    target = Path()
     try:
         for target, data in files.items():
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +39,8 @@ def write_atomically(files: Mapping[Path, bytes], mode: int = 0o644) -> None:
         for tmp, target in staged:
             os.replace(tmp, target)
     except OSError as exc:
-        raise OutputError(f"cannot write {exc.filename or ''}: {exc.strerror}") from exc
+        # named by the file asked for: the error's own name is the temporary's, or none
+        raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import stat
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +26,13 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from docgen.annotation import register
+from docgen.batch import write_sample_batch
 from docgen.clock import parse_at
 from docgen.kinds import load_kind
 from docgen.registry import Registry, lifecycle
 from docgen.registry import store as registry_store
 from docgen.registry.audit import verify_chain
-from docgen.registry.models import AnnotationRow, FileIntent
+from docgen.registry.models import AnnotationRow, CertificateRow, FileIntent
 from docgen.samples import sample_record
 from docgen.signing.keystore import PROFILES, KeyStore
 from docgen.signing.sealer import Sealer
@@ -270,3 +275,161 @@ def test_sigkill_during_a_schema_migration_leaves_the_old_schema_or_the_new(
         if postgres:
             for url in clones:
                 request.getfixturevalue("pg_cluster").drop(url)
+
+
+# -- a full disk and a read-only output folder ----------------------------------------------
+
+_CONFINED = """
+mount -t tmpfs -o size="$1" tmpfs "$2" || exit 97
+if [ "$3" = ro ]; then mount -o remount,ro "$2" || exit 97; fi
+folder=$2 after=$4
+shift 4
+"$@"
+code=$?
+cp -a "$folder/." "$after/"
+exit $code
+"""
+
+
+def _unshare() -> str:
+    """``unshare``, when it can make a user and mount namespace here (else the test skips)."""
+    found = shutil.which("unshare")
+    if found is None:
+        pytest.skip("no unshare (util-linux): cannot mount a small tmpfs as a full disk")
+    probe = subprocess.run(
+        [found, "--user", "--map-root-user", "--mount", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"no user and mount namespaces here ({probe.stderr.strip()})")
+    return found
+
+
+def _confined(
+    folder: Path, size: str, mode: str, *args: str | Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, bytes]]:
+    """Run ``docgen ARGS`` with ``folder`` a tmpfs of ``size`` (``mode`` ``ro``: mounted
+    read-only) in a user and mount namespace of its own; returns the run and the files the
+    folder held after it, by name (the tmpfs goes with the namespace)."""
+    after = folder.with_name(folder.name + "-after")
+    folder.mkdir()
+    after.mkdir()
+    docgen = Path(sys.executable).with_name("docgen")
+    finished = subprocess.run(
+        [_unshare(), "--user", "--map-root-user", "--mount", "sh", "-c", _CONFINED, "sh",
+         size, folder, mode, after, docgen, *args],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert finished.returncode != 97, finished.stderr
+    return finished, {p.name: p.read_bytes() for p in after.rglob("*") if p.is_file()}
+
+
+def _one_clear_line(finished: subprocess.CompletedProcess[str], path: Path, reason: str) -> str:
+    """The run failed (status 1) with one ``error:`` line naming ``path`` and ``reason``."""
+    assert finished.returncode == 1, (finished.returncode, finished.stderr[-3000:])
+    assert "Traceback" not in finished.stderr, finished.stderr[-3000:]
+    errors = [line for line in finished.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(path) in errors[0] and reason in errors[0], finished.stderr
+    return errors[0]
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What the confined commands need: a record, key stores, a registry holding a K3
+    certificate and its holder's account, and a sitting's results."""
+
+    record: Path
+    skill_keys: Path
+    k3_keys: Path
+    k3_number: str
+    k3_id: str
+    registry: str
+    results: Path
+    rescuer_keys: Path
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory, sealed: dict[str, Sealed]) -> Desk:
+    tmp = tmp_path_factory.mktemp("desk")
+    record = tmp / "skill.json"
+    record.write_text(json.dumps(sample_record("skill"), ensure_ascii=False), "utf-8")
+    k3 = sample_record(K3)
+    url = f"sqlite:///{tmp / 'registry.db'}"  # its key beside it: registry.db.key
+    with Registry.open(url) as registry:
+        cert = validate_record(load_kind(K3), k3, AT)
+        store = sealed[K3].store
+        lifecycle.issue(registry, [cert], tmp / "files", Sealer(store), operator="t", at=AT)
+        register(registry, k3["id_number"], k3["name"], HOLDER_SECRET, at=AT)
+    results, _ = write_sample_batch("rescuer", 12, tmp / "sitting", AT.date())
+    return Desk(
+        record, sealed["skill"].store.folder, store.folder, cert.number, k3["id_number"],
+        url, results, sealed["rescuer"].store.folder,
+    )  # fmt: skip
+
+
+def _registry(desk: Desk, tmp_path: Path) -> str:
+    """A copy of the desk's registry (and its key beside it) for one test."""
+    source, target = Path(str(make_url(desk.registry).database)), tmp_path / "registry.db"
+    for suffix in ("", "-wal", "-shm", ".key"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+    return f"sqlite:///{target}"
+
+
+_FULL, _READ_ONLY = "No space left on device", "Read-only file system"
+#: (command, the output folder's mount: size and mode, a subfolder of it as --out or not)
+_CONFINEMENTS = {
+    "issue into a full disk": ("issue", "100k", "rw", ""),
+    "issue into a read-only folder": ("issue", "1m", "ro", ""),
+    "a draft into a full disk": ("draft", "40k", "rw", ""),
+    "batch into a full disk": ("batch", "1200k", "rw", ""),
+    "batch into a new folder of a read-only one": ("batch", "1m", "ro", "new"),
+    "annotate into a full disk": ("annotate", "100k", "rw", ""),
+    "annotate into a new folder of a read-only one": ("annotate", "1m", "ro", "new"),
+}
+
+
+@pytest.mark.parametrize("case", _CONFINEMENTS)
+def test_a_full_disk_or_read_only_folder_is_one_clear_line_and_leaves_nothing_partial(
+    desk: Desk, tmp_path: Path, case: str
+) -> None:
+    job, size, mode, sub = _CONFINEMENTS[case]
+    url = _registry(desk, tmp_path)
+    mount = tmp_path / "out"
+    out = mount / sub if sub else mount
+    at = AT.isoformat()
+    args: dict[str, list[str | Path]] = {
+        "issue": ["issue", "--data", desk.record, "--keys", desk.skill_keys, "--at", at],
+        "draft": ["issue", "--unsigned", "--data", desk.record, "--at", at],
+        "batch": ["batch", desk.results, "--kind", "rescuer", "--photos",
+                  desk.results.parent / "photos", "--keys", desk.rescuer_keys, "--at", at,
+                  "--workers", "1"],
+        "annotate": ["annotate", desk.k3_number, "--scenario", "本人调用", "--days", "30",
+                     "--id-number", desk.k3_id, "--secret-env", "HOLDER_SECRET", "--keys",
+                     desk.k3_keys, "--at", APPLIED.isoformat()],
+    }  # fmt: skip
+    os.environ["HOLDER_SECRET"] = HOLDER_SECRET
+    try:
+        finished, left = _confined(mount, size, mode, *args[job], "--out", out, "--db", url)
+    finally:
+        del os.environ["HOLDER_SECRET"]
+    _one_clear_line(finished, out, _FULL if mode == "rw" else _READ_ONLY)
+    assert [name for name in left if Path(name).name.startswith(".")] == [], "temporaries left"
+    # the registry records exactly the files that are there: no row without its files
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM file_intents")) == 0
+    engine.dispose()
+    with Registry.open(url) as registry, registry.reading() as session:
+        rows = [*session.scalars(select(CertificateRow)), *session.scalars(select(AnnotationRow))]
+        assert verify_chain(session).ok
+    registered = {
+        str(Path(path).relative_to(mount)): digest
+        for row in rows
+        for path, digest in ((row.ofd_path, row.ofd_sha256), (row.pdf_path, row.pdf_sha256))
+        if path and Path(path).is_relative_to(mount)
+    }
+    on_disk = {name: hashlib.sha256(data).hexdigest() for name, data in left.items()}
+    assert on_disk == registered

@@ -9,6 +9,7 @@ file intents) in one transaction and then renames their files into place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -21,7 +22,7 @@ from typing import TextIO
 from sqlalchemy import func, select
 
 from ..clock import now
-from ..errors import DocgenError
+from ..errors import DocgenError, OutputError
 from ..kinds import load_kind
 from ..registry import audit
 from ..registry.errors import RefusedError
@@ -296,7 +297,10 @@ def run_batch(
     results = ResultsFile(options.results, kind)
     photos = PhotoSource(options.photos)
     out = options.out_dir.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make the output folder {out}: {exc.strerror}") from exc
     with Registry.open(options.db) as registry:
         batch, resumed = _start(registry, options, results, identity.code, out)
         job = Job(
@@ -343,6 +347,10 @@ def run_batch(
         except BaseException:
             if runner is not None:
                 runner.close(cancel=True)
+            # What this run staged and did not register goes (when the registry can still
+            # tell which); a run after a crash removes the rest.
+            with contextlib.suppress(DocgenError, OSError):
+                _remove_stale(registry, batch.id, out)
             raise
         if runner is not None:
             runner.close()
@@ -361,7 +369,12 @@ def run_batch(
                     reason=None,
                     detail={k: counts.get(k, 0) for k in (ISSUED, REJECTED, VOID)},
                 )
-        reports = write_reports(registry, batch.id, out / f"batch-{batch.id}")
+        folder = out / f"batch-{batch.id}"
+        try:
+            reports = write_reports(registry, batch.id, folder)
+        except OSError as exc:
+            problem = f"cannot write the batch's reports in {folder}: {exc.strerror}"
+            raise OutputError(problem) from exc
     made = counts.get(ISSUED, 0) + counts.get(VOID, 0) - before
     return BatchSummary(
         batch_id=batch.id,

@@ -90,14 +90,23 @@ def file_name(number: str, version: int, suffix: str) -> str:
 
 
 def stage(target: Path, data: bytes) -> Path:
-    """Write ``data`` whole to a temporary file beside ``target``; returns its path."""
+    """Write ``data`` whole to a temporary file beside ``target``; returns its path.
+
+    Raises:
+        OSError: the file cannot be written (a full disk, a read-only folder); nothing of
+            it is left.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(name, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(name, 0o644)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
     return Path(name)
 
 
