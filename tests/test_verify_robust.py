@@ -699,7 +699,8 @@ def test_poppler_is_stopped_at_its_bounds_and_that_is_named(
     assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
     checks = _poppler_checks(report)
     assert checks["pdf.render"] == (
-        "rendering was stopped at its bounds (0.3 s, 512 MB): not every page was read for a QR"
+        "rendering and reading the pages were stopped at their bounds (0.3 s, 512 MB): not "
+        "every page was read for a QR"
     ), report.to_text()
     assert checks["pdf.text"] == (
         "the printed text could not be read (pdftotext was stopped at its bounds (0.3 s, "

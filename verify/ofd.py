@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import io
 import posixpath
+import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +41,14 @@ from docgen.ses.v4 import CERT_LIST_CERTS, SESeal, seal_to_be_signed
 from docgen.ses.v4 import VERSION as SEAL_VERSION_4
 
 from .cms import is_cms, verify_cms
-from .qrscan import MAX_IMAGE_BYTES, ScanResult, decoded_bytes, scan_image, size_problem
+from .qrscan import (
+    MAX_IMAGE_BYTES,
+    SCAN_SECONDS,
+    ScanResult,
+    decoded_bytes,
+    scan_image,
+    size_problem,
+)
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
 
@@ -214,8 +222,9 @@ def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
             continue
         candidates.append((image.getcolors(4) is None, len(candidates), image))
     best: ScanResult | None = None
+    until = time.monotonic() + SCAN_SECONDS  # for all the pictures together
     for _, _, candidate in sorted(candidates, key=lambda c: c[:2]):
-        result = scan_image(candidate)
+        result = scan_image(candidate, max(until - time.monotonic(), 0.0))
         if result.found:
             return result
         best = best or result

@@ -61,9 +61,9 @@ for _logger in ("pyhanko", "pyhanko_certvalidator"):
 RENDER_DPI = 200
 _PERMITTED = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 _METADATA_PREFIX = f"/{METADATA_PREFIX}"
-#: Wall-clock time all poppler work on one PDF takes at most (pages rendered and text read
-#: side by side; our certificates take 0.05 s): then the tools are stopped and what they
-#: did not read is named. 64 MB of page content took pdftoppm 1.3 s, 200 MB over 4 s.
+#: Wall-clock time for rendering a PDF's pages and reading them for a QR, and for reading
+#: its text beside (our certificates take 0.05 s): then the tools and the reading are
+#: stopped and what was not read is named. 64 MB of page content took pdftoppm 1.3 s.
 POPPLER_SECONDS = 1.0
 #: Address space of each poppler process (RLIMIT_AS; a page of MAX_RENDER_PIXELS renders
 #: in 150 MB); its CPU time is held to POPPLER_SECONDS rounded up (RLIMIT_CPU).
@@ -204,7 +204,10 @@ def _text_of(source: Path, pages: int | None) -> subprocess.Popen[bytes]:
 def _text(process: subprocess.Popen[bytes], deadline: float) -> str | None:
     """What pdftotext wrote; None when it ran past ``deadline`` or a limit killed it."""
     try:
-        out, errors = process.communicate(timeout=max(deadline - time.monotonic(), 0.0))
+        if process.poll() is not None:  # done: its output is read whatever the time
+            out, errors = process.communicate()
+        else:
+            out, errors = process.communicate(timeout=max(deadline - time.monotonic(), 0.0))
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
@@ -231,9 +234,11 @@ def _scan_pages(
         for number, crop in hints:
             if number <= count and plan.any_part[number - 1]:
                 for region in _pages(source, number, number, deadline, crop):
-                    last = scan_image(region)
+                    last = scan_image(region, max(deadline - time.monotonic(), 0.0))
                     if last.found:
                         return last, False
+                    if time.monotonic() > deadline:
+                        raise _Stopped
         rest = [n for n in range(2, count + 1) if renderable[n - 1]]
         runs: list[tuple[int, int | None]] = [(1, 1)] if count and renderable[0] else []
         if rest and len(rest) == count - 1:
@@ -242,7 +247,7 @@ def _scan_pages(
             runs += [(n, n) for n in rest]
         for first, final in runs:
             for page in _pages(source, first, final, deadline):
-                last = scan_image(page)
+                last = scan_image(page, max(deadline - time.monotonic(), 0.0))
                 if last.found:
                     return last, False
                 if time.monotonic() > deadline:
@@ -591,8 +596,8 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
             "qr",
             "pdf.render",
             Outcome.INFO,
-            f"rendering was stopped at its bounds ({POPPLER_SECONDS:g} s, "
-            f"{POPPLER_MEGABYTES} MB): not every page was read for a QR",
+            f"rendering and reading the pages were stopped at their bounds "
+            f"({POPPLER_SECONDS:g} s, {POPPLER_MEGABYTES} MB): not every page was read for a QR",
         )
     if read is None:
         why = (

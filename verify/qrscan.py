@@ -44,10 +44,10 @@ _ZXING_QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 # ≈ 0.1 s as it is, while resizing it first cost 0.3-0.7 s (bench/scan.py).
 _MAX_SIDE = 6000
 _REDUCIBLE = ("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F")  # modes Image.reduce takes
-#: Time spent trying steps on one picture: no further step is begun after it (a picture's
-#: twelve attempts take 0.1-0.3 s for a scan or photo with a QR, up to 2 s for a large
-#: picture of noise that holds none).
-SCAN_SECONDS = 1.0
+#: Time spent trying steps on one picture (or on all of an OFD's): no further step is begun
+#: after it. A scan or photo with a QR is read in 0.1-0.3 s; the twelve attempts on a large
+#: picture without one took up to 2 s (under load).
+SCAN_SECONDS = 0.8
 
 
 def decoded_bytes(image: Image.Image) -> int:
@@ -156,10 +156,11 @@ class ScanResult:
         return bool(self.texts)
 
 
-def scan_image(image: Image.Image) -> ScanResult:
+def scan_image(image: Image.Image, seconds: float | None = None) -> ScanResult:
     """Every distinct QR text in ``image`` from the first decoder and step that reads one;
-    no step is begun after :data:`SCAN_SECONDS`."""
+    no step is begun after ``seconds`` (None: :data:`SCAN_SECONDS`)."""
     start = time.perf_counter()
+    budget = SCAN_SECONDS if seconds is None else seconds
     if max(image.size) > _MAX_SIDE:  # by a whole factor: one new picture, a fraction as large
         if image.mode not in _REDUCIBLE:  # a palette, 1-bit or 16-bit picture: gray first
             image = image.convert("L")
@@ -167,7 +168,7 @@ def scan_image(image: Image.Image) -> ScanResult:
     attempts = 0
     for decoder, decode in DECODERS:
         for step, prepare in STEPS:
-            if time.perf_counter() - start > SCAN_SECONDS:
+            if time.perf_counter() - start > budget:
                 break
             prepared = prepare(image)
             if prepared is None:
