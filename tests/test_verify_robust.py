@@ -738,3 +738,47 @@ def test_a_qr_text_with_bytes_after_its_payload_is_refused(sealed: dict[str, Sea
         report = verify_qr_text(forgery, trust, AT)
         assert report.verdict is Verdict.NOT_AUTHENTIC, (name, report.to_text())
         assert reasons[name] in report.to_text(), (name, report.to_text())
+
+
+def _update(pdf: bytes, trailer: bytes = b"", prev: int | None = None) -> bytes:
+    """``pdf`` with an empty incremental update: its trailer holds ``trailer`` and points
+    back at ``prev`` (None: the last cross-reference table; -1: the update's own)."""
+    last = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    size = max(int(s) for s in re.findall(rb"/Size\s+(\d+)", pdf))
+    root = re.findall(rb"/Root\s+(\d+\s+\d+\s+R)", pdf)[-1]
+    xref = len(pdf)
+    previous = last if prev is None else xref if prev < 0 else prev
+    return (
+        pdf
+        + b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size %d /Root %s /Prev %d %s>>\n"
+        % (
+            size,
+            root,
+            previous,
+            trailer,
+        )
+        + b"startxref\n%d\n%%%%EOF\n" % xref
+    )
+
+
+@pytest.mark.parametrize(
+    "shape", ["xref pointing at itself", "array nested 100 000 deep", "dict nested 100 000 deep"]
+)
+def test_pdf_parser_loops_and_deep_nesting_are_named(sealed: dict[str, Sealed], shape: str) -> None:
+    """Issue 12's "PDF parser loops": a cross-reference section whose /Prev is itself, and a
+    trailer value nested 100 000 deep. pyHanko names both (this test passed before the
+    fuzzing fixes too: a row of the table, not a fix)."""
+    pdf = sealed["skill"].pdf_path.read_bytes()
+    pdf = pdf if pdf.endswith(b"\n") else pdf + b"\n"
+    data = {
+        "xref pointing at itself": _update(pdf, prev=-1),
+        "array nested 100 000 deep": _update(pdf, b"/Fuzz " + b"[" * 100_000 + b"]" * 100_000),
+        "dict nested 100 000 deep": _update(pdf, b"/Fuzz " + b"<</A " * 100_000 + b">>" * 100_000),
+    }[shape]
+    trust = TrustList.load([sealed["skill"].store.folder / "trust.json"])
+    report = verify_bytes(data, "loop.pdf", trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    structure = next(c for c in report.checks if c.name == "pdf.structure")
+    assert structure.outcome.value == "fail", report.to_text()
+    assert structure.detail.startswith("the PDF structure is broken: "), report.to_text()
+    assert "internal error" not in report.to_text()
