@@ -26,7 +26,7 @@ from ..errors import DocgenError, OutputError
 from ..kinds import load_kind
 from ..registry import audit
 from ..registry.errors import RefusedError
-from ..registry.lifecycle import StagedFiles, issuing_body, record_version
+from ..registry.lifecycle import StagedFiles, issuing_body, record_versions, version_audit
 from ..registry.models import BatchItem, BatchRow
 from ..registry.store import Registry
 from ..signing.keystore import KeyStore
@@ -194,6 +194,9 @@ def _commit(
                     )
                 )
             }
+            versions = []
+            adopted = []
+            entries = []  # audit entries, in the order of the outcomes
             for outcome in outcomes:
                 item = items[outcome.line]
                 staged = outcome.files or {}
@@ -202,18 +205,19 @@ def _commit(
                         Path(temporary).unlink(missing_ok=True)
                     continue
                 if outcome.facts is not None:
-                    for target, temporary, digest in staged.values():
-                        files.adopt(session, Path(target), Path(temporary), digest)
-                    record_version(
-                        registry,
-                        session,
-                        body,
-                        outcome.facts,
-                        {k: (Path(t), d) for k, (t, _, d) in staged.items()},
-                        operator=operator,
-                        at=batch.issued_at,
-                        action="issue",
-                        reason=f"batch {batch.id} line {outcome.line}",
+                    adopted += [(Path(t), Path(s), d) for t, s, d in staged.values()]
+                    made = {k: (Path(t), d) for k, (t, _, d) in staged.items()}
+                    reason = f"batch {batch.id} line {outcome.line}"
+                    versions.append((outcome.facts, made, reason))
+                    entries.append(
+                        version_audit(
+                            outcome.facts,
+                            made,
+                            operator=operator,
+                            at=batch.issued_at,
+                            action="issue",
+                            reason=reason,
+                        )
                     )
                     item.state = ISSUED
                     continue
@@ -221,15 +225,27 @@ def _commit(
                 item.field = outcome.field
                 item.reason_zh = f"证书未能生成，编号 {item.number} 作废：{outcome.problem}"
                 item.reason_en = f"not made, number {item.number} void: {outcome.problem}"
-                audit.append(
-                    session,
-                    at=batch.issued_at,
-                    operator=operator,
-                    action="void-number",
-                    subject=item.identifier or item.number or "",
-                    reason=outcome.problem,
-                    detail={"batch": batch.id, "line": outcome.line, "number": item.number},
+                entries.append(
+                    {
+                        "at": batch.issued_at,
+                        "operator": operator,
+                        "action": "void-number",
+                        "subject": item.identifier or item.number or "",
+                        "reason": outcome.problem,
+                        "detail": {"batch": batch.id, "line": outcome.line, "number": item.number},
+                    }
                 )
+            files.adopt_many(session, adopted)
+            record_versions(
+                registry,
+                session,
+                body,
+                versions,
+                operator=operator,
+                at=batch.issued_at,
+                action="issue",
+            )
+            audit.append_many(session, entries)
     except BaseException:
         files.discard()
         raise

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEntry, MetaItem
@@ -24,6 +25,7 @@ __all__ = [
     "HEAD_KEY",
     "AuditCheck",
     "append",
+    "append_many",
     "entry_hash",
     "lock_head",
     "verify_chain",
@@ -84,6 +86,36 @@ def lock_head(session: Session) -> MetaItem:
     return found
 
 
+def _next(
+    session: Session,
+    *,
+    at: datetime,
+    operator: str,
+    action: str,
+    subject: str,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of the chain's next row; the head is moved to it."""
+    head = lock_head(session)
+    last_id, _, prev_hash = head.value.partition(":")
+    entry_id = int(last_id) + 1
+    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = entry_hash(entry_id, at, operator, action, subject, reason, text, prev_hash)
+    head.value = f"{entry_id}:{digest}"
+    return {
+        "id": entry_id,
+        "at": at,
+        "operator": operator,
+        "action": action,
+        "subject": subject,
+        "reason": reason,
+        "detail": text,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+
+
 def append(
     session: Session,
     *,
@@ -95,25 +127,28 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Add a row at the end of the chain (in the caller's transaction) and return it."""
-    head = lock_head(session)
-    last_id, _, prev_hash = head.value.partition(":")
-    entry_id = int(last_id) + 1
-    text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    digest = entry_hash(entry_id, at, operator, action, subject, reason, text, prev_hash)
     entry = AuditEntry(
-        id=entry_id,
-        at=at,
-        operator=operator,
-        action=action,
-        subject=subject,
-        reason=reason,
-        detail=text,
-        prev_hash=prev_hash,
-        hash=digest,
+        **_next(
+            session,
+            at=at,
+            operator=operator,
+            action=action,
+            subject=subject,
+            reason=reason,
+            detail=detail,
+        )
     )
     session.add(entry)
-    head.value = f"{entry_id}:{digest}"
     return entry
+
+
+def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Add rows at the end of the chain in this order, in one statement: what as many
+    :func:`append` calls would add (each of ``entries`` holds their keyword arguments),
+    without an object per row."""
+    rows = [_next(session, **entry) for entry in entries]
+    if rows:
+        session.execute(insert(AuditEntry), rows)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..clock import BEIJING, add_years
@@ -37,7 +38,7 @@ from ..validation import Certificate, validate_record
 from . import audit
 from .errors import NotFoundError, RefusedError
 from .lookup import current_version
-from .models import CertificateRow, FileIntent, IssuingBody
+from .models import CertificateRow, FileIntent, IssuingBody, StatusChange
 from .status import State, Status, answer, set_state
 from .store import Registry, settle
 
@@ -52,10 +53,12 @@ __all__ = [
     "issuing_body",
     "record_of",
     "record_version",
+    "record_versions",
     "reissue",
     "review",
     "revoke",
     "stage",
+    "version_audit",
 ]
 
 
@@ -129,8 +132,18 @@ class StagedFiles:
 
     def adopt(self, session: Session, target: Path, staged: Path, digest: str) -> None:
         """Take on a file another process staged beside ``target``."""
-        self.staged.append((target, staged, digest))
-        session.add(FileIntent(path=str(target), staged=str(staged), sha256=digest))
+        self.adopt_many(session, [(target, staged, digest)])
+
+    def adopt_many(self, session: Session, files: Sequence[tuple[Path, Path, str]]) -> None:
+        """Take on files other processes staged (``(target, staged, sha256)`` each), their
+        intents added in one statement."""
+        if not files:
+            return
+        self.staged += files
+        session.execute(
+            insert(FileIntent),
+            [{"path": str(t), "staged": str(s), "sha256": d} for t, s, d in files],
+        )
 
     def discard(self) -> None:
         for _, staged, _ in self.staged:
@@ -141,8 +154,7 @@ class StagedFiles:
             settle(str(target), str(staged), digest, hashed=True)
         with registry.writing() as session:
             paths = [str(t) for t, _, _ in self.staged]
-            for intent in session.scalars(select(FileIntent).where(FileIntent.path.in_(paths))):
-                session.delete(intent)
+            session.execute(delete(FileIntent).where(FileIntent.path.in_(paths)))
 
 
 def _body(session: Session, cert: Certificate, at: datetime) -> IssuingBody:
@@ -210,6 +222,81 @@ class VersionFacts:
         )
 
 
+def _version_values(
+    registry: Registry,
+    facts: VersionFacts,
+    files: Mapping[str, tuple[Path, str]],
+    at: datetime,
+    related: str | None,
+) -> dict[str, Any]:
+    """The columns of a version's row but its issuer and state."""
+    (ofd, ofd_sha), (pdf, pdf_sha) = files["ofd"], files["pdf"]
+    return {
+        "identifier": facts.identifier,
+        "kind": facts.kind,
+        "number": facts.number,
+        "version": facts.version,
+        "holder_name": facts.holder_name,
+        "id_hash": registry.key.id_hash(facts.id_number),
+        "id_masked": masked(facts.id_number, len(facts.id_number)),
+        "issue_date": facts.issue_date,
+        "first_issue_date": facts.first_issue_date,
+        "valid_from": facts.valid_from,
+        "valid_to": facts.valid_to,
+        "review_date": facts.review_date,
+        "legacy": False,
+        "related_identifier": related,
+        "status_index": facts.status_index,
+        "ofd_path": _canonical(ofd),
+        "ofd_sha256": ofd_sha,
+        "pdf_path": _canonical(pdf),
+        "pdf_sha256": pdf_sha,
+        "record": registry.key.seal(facts.record, facts.identifier),
+        "created_at": at,
+        "changed_at": at,
+    }
+
+
+@lru_cache(maxsize=64)
+def _resolved(folder: Path) -> Path:
+    return folder.resolve()
+
+
+def _canonical(path: Path) -> str:
+    """``path`` resolved (an absolute folder resolved once per process: a batch writes
+    thousands of files into one folder)."""
+    folder = path.parent
+    return str((_resolved(folder) if folder.is_absolute() else folder.resolve()) / path.name)
+
+
+def version_audit(
+    facts: VersionFacts,
+    files: Mapping[str, tuple[Path, str]],
+    *,
+    operator: str,
+    at: datetime,
+    action: str,
+    reason: str | None,
+    related: str | None = None,
+) -> dict[str, Any]:
+    """The audit entry of a recorded version (the arguments of :func:`audit.append`)."""
+    return {
+        "at": at,
+        "operator": operator,
+        "action": action,
+        "subject": facts.identifier,
+        "reason": reason,
+        "detail": {
+            "number": facts.number,
+            "version": facts.version,
+            "kind": facts.kind,
+            "files": {"ofd": files["ofd"][1], "pdf": files["pdf"][1]},
+            "status_index": facts.status_index,
+            **({"replaces": related} if related is not None else {}),
+        },
+    }
+
+
 def record_version(
     registry: Registry,
     session: Session,
@@ -225,51 +312,60 @@ def record_version(
 ) -> CertificateRow:
     """Add the row of a rendered version (``files``: ``{"ofd"|"pdf": (path, sha256)}``, staged
     in this transaction), its state change and its audit entry."""
-    (ofd, ofd_sha), (pdf, pdf_sha) = files["ofd"], files["pdf"]
-    row = CertificateRow(
-        identifier=facts.identifier,
-        kind=facts.kind,
-        number=facts.number,
-        version=facts.version,
-        holder_name=facts.holder_name,
-        id_hash=registry.key.id_hash(facts.id_number),
-        id_masked=masked(facts.id_number, len(facts.id_number)),
-        issuer=body,
-        issue_date=facts.issue_date,
-        first_issue_date=facts.first_issue_date,
-        valid_from=facts.valid_from,
-        valid_to=facts.valid_to,
-        review_date=facts.review_date,
-        legacy=False,
-        related_identifier=related.identifier if related is not None else None,
-        status_index=facts.status_index,
-        ofd_path=str(ofd.resolve()),
-        ofd_sha256=ofd_sha,
-        pdf_path=str(pdf.resolve()),
-        pdf_sha256=pdf_sha,
-        record=registry.key.seal(facts.record, facts.identifier),
-        created_at=at,
-        changed_at=at,
-    )
+    replaces = related.identifier if related is not None else None
+    row = CertificateRow(issuer=body, **_version_values(registry, facts, files, at, replaces))
     set_state(row, State.ACTIVE, at=at, action=action, reason=reason, operator=operator)
     session.add(row)
     audit.append(
         session,
-        at=at,
-        operator=operator,
-        action=action,
-        subject=facts.identifier,
-        reason=reason,
-        detail={
-            "number": facts.number,
-            "version": facts.version,
-            "kind": facts.kind,
-            "files": {"ofd": ofd_sha, "pdf": pdf_sha},
-            "status_index": facts.status_index,
-            **({"replaces": related.identifier} if related is not None else {}),
-        },
+        **version_audit(
+            facts, files, operator=operator, at=at, action=action, reason=reason, related=replaces
+        ),
     )
     return row
+
+
+def record_versions(
+    registry: Registry,
+    session: Session,
+    body: IssuingBody,
+    versions: Sequence[tuple[VersionFacts, Mapping[str, tuple[Path, str]], str | None]],
+    *,
+    operator: str,
+    at: datetime,
+    action: str,
+) -> None:
+    """Add the rows and state changes of many new versions (``(facts, files, reason)``
+    each) in two statements, as :func:`record_version` adds one, without an object per
+    row: a batch's commit group. Their audit entries are the caller's to append
+    (:func:`version_audit`, :func:`audit.append_many`), in the order it keeps."""
+    if not versions:
+        return
+    rows = [
+        {
+            **_version_values(registry, facts, files, at, None),
+            "issuer_id": body.id,
+            "state": State.ACTIVE,
+        }
+        for facts, files, _ in versions
+    ]
+    ids = session.scalars(
+        insert(CertificateRow).returning(CertificateRow.id, sort_by_parameter_order=True), rows
+    ).all()
+    session.execute(
+        insert(StatusChange),
+        [
+            {
+                "certificate_id": row_id,
+                "at": at,
+                "action": action,
+                "state": State.ACTIVE,
+                "reason": reason,
+                "operator": operator,
+            }
+            for row_id, (_, _, reason) in zip(ids, versions, strict=True)
+        ],
+    )
 
 
 def _add_version(

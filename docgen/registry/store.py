@@ -85,7 +85,9 @@ class RegistryKey:
 
     def id_hash(self, id_number: str) -> str:
         """The keyed look-up hash (HMAC-SHA256, hex) of an ID number."""
-        return hmac.new(self._lookup_key, id_number.strip().upper().encode(), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._lookup_key, id_number.strip().upper().encode(), hashlib.sha256
+        ).hexdigest()
 
     def seal(self, record: dict[str, Any], bound_to: str) -> bytes:
         """``record`` as JSON, encrypted and bound to ``bound_to`` (the identifier)."""
