@@ -137,7 +137,7 @@ def _pages(
         stopped = False
         try:
             done = subprocess.run(
-                ["pdftoppm", "-r", str(RENDER_DPI), *asked, str(source), str(Path(folder) / "p")],
+                ["pdftoppm", "-q", "-r", str(RENDER_DPI), *asked, str(source), f"{folder}/p"],
                 capture_output=True,
                 check=False,
                 timeout=max(deadline - time.monotonic(), 0.0),
@@ -294,23 +294,37 @@ def _page_tree(reader: PdfFileReader) -> list[_Page] | None:
 
 
 _TEXT_FILTERS = ("/ASCIIHexDecode", "/AHx", "/ASCII85Decode", "/A85")  # never larger
+_CHUNK = 1024  # zlib gives nothing of a call that meets damage: fed a kilobyte at a time
+
+
+def _inflated(data: bytes, limit: int) -> bytes:
+    """What a zlib stream unpacks to, at most ``limit`` + 1 bytes; of a damaged one, what
+    comes out before the damage (as poppler reads it), but for the last kilobyte fed."""
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    view = memoryview(data)
+    for at in range(0, len(data), _CHUNK):
+        try:
+            out += inflater.decompress(view[at : at + _CHUNK], limit + 1 - len(out))
+            while inflater.unconsumed_tail and len(out) <= limit:
+                out += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(out))
+        except zlib.error:
+            break
+        if len(out) > limit or inflater.eof:
+            break
+    return bytes(out)
 
 
 def _unpacked(stream: StreamObject, limit: int) -> int:
     """How many bytes ``stream`` unpacks to, counted up to ``limit`` + 1: Flate by a bounded
     decompressor, the text encodings (never larger) decoded; a filter besides these stops
-    the count (poppler's own limits bound what it unpacks), a damaged stream counts what
-    came out of it."""
+    the count (poppler's own limits bound what it unpacks)."""
     data = stream.encoded_data
     names = stream.get("/Filter")
     names = [names] if not isinstance(names, ArrayObject) else list(names)
     for name in (str(n) for n in names if n is not None):
         if name in ("/FlateDecode", "/Fl"):
-            inflater = zlib.decompressobj()
-            try:
-                data = inflater.decompress(data, limit + 1)
-            except zlib.error:
-                data = data[:0] if not inflater.unconsumed_tail else data
+            data = _inflated(data, limit)
         elif name in _TEXT_FILTERS:
             data = get_generic_decoder(name).decode(data, {})
         else:
