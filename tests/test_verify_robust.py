@@ -782,3 +782,36 @@ def test_pdf_parser_loops_and_deep_nesting_are_named(sealed: dict[str, Sealed], 
     assert structure.outcome.value == "fail", report.to_text()
     assert structure.detail.startswith("the PDF structure is broken: "), report.to_text()
     assert "internal error" not in report.to_text()
+
+
+def test_a_page_listed_thousands_of_times_is_read_once(
+    sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Document.xml listing its page 20 000 times, stored (a deflated one shrinks past the
+    ZIP-bomb ratio): each listing parsed the page again (1 000 took 0.7 s). Each page file is
+    read once, at most MAX_PAGES of them."""
+    import verify.ofd
+
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    document = parts["Doc_0/Document.xml"]
+    page = re.search(rb"<ofd:Page [^>]*/>", document)
+    assert page
+    parts["Doc_0/Document.xml"] = document.replace(page[0], page[0] * 20_000)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    parsed = []
+    real_xml = verify.ofd._xml
+
+    def counting(data: bytes) -> Any:
+        parsed.append(len(data))
+        return real_xml(data)
+
+    monkeypatch.setattr(verify.ofd, "_xml", counting)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(out.getvalue(), "pages.ofd", trust, AT)
+    assert "internal error" not in report.to_text()
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()  # Document.xml is signed
+    assert len(parsed) < 20, len(parsed)

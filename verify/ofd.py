@@ -52,7 +52,7 @@ from .qrscan import (
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, organization
 
-__all__ = ["MAX_QR_PICTURES", "MAX_SIGNATURES", "OfdFacts", "check_ofd"]
+__all__ = ["MAX_PAGES", "MAX_QR_PICTURES", "MAX_SIGNATURES", "OfdFacts", "check_ofd"]
 
 _PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 _DEFAULT_CHECK_METHOD = "MD5"  # the XSD's default when CheckMethod is absent
@@ -64,6 +64,9 @@ _ANNOTATION_QR = "docgen.qr"
 #: corpus's files at most two; each costs a signature check and a trust chain (a list of
 #: 20 000 took 79 s). A longer list is refused unchecked.
 MAX_SIGNATURES = 16
+#: Page files of a document whose text is read for the consistency step (our certificates
+#: have one to three); each takes a parse (1 000 listed took 0.7 s, read each time).
+MAX_PAGES = 1000
 #: Pictures of a package opened to look for its QR code (our certificates carry two: the
 #: photo and the QR; the corpus's files at most one). A package of thousands of (broken)
 #: pictures would take seconds to open them all; the rest are still digested and covered.
@@ -125,25 +128,36 @@ def _structure(parts: dict[str, bytes], report: Report, facts: OfdFacts) -> etre
         facts.metadata[custom.get("Name", "")] = (custom.text or "").strip()
     doc_dir = posixpath.dirname(doc_path)
     document = _xml(parts[doc_path])
-    missing: list[str] = []
+    missing: set[str] = set()
     texts: list[str] = []
     pages = list(document.iter("{*}Page"))
+    read: set[str] = set()  # each page file is read once, however often it is listed
     for page in pages:
         path = _resolve(page.get("BaseLoc", ""), doc_dir)
         if path not in parts:
-            missing.append(path)
-            continue
-        texts += [t.text or "" for t in _xml(parts[path]).iter("{*}TextCode")]
-    for res in list(document.iter("{*}PublicRes")) + list(document.iter("{*}DocumentRes")):
-        res_path = _resolve(res.text or "", doc_dir)
+            missing.add(path)
+        elif path not in read and len(read) < MAX_PAGES:
+            read.add(path)
+            texts += [t.text or "" for t in _xml(parts[path]).iter("{*}TextCode")]
+    unread = len({_resolve(p.get("BaseLoc", ""), doc_dir) for p in pages} - read - missing)
+    if unread:
+        report.add(
+            "format",
+            "ofd.pages",
+            Outcome.INFO,
+            f"the document has {len(read) + unread} page files: the text of the first "
+            f"{MAX_PAGES} is read",
+        )
+    resources = list(document.iter("{*}PublicRes")) + list(document.iter("{*}DocumentRes"))
+    for res_path in dict.fromkeys(_resolve(res.text or "", doc_dir) for res in resources):
         if res_path not in parts:
-            missing.append(res_path)
+            missing.add(res_path)
             continue
         res_root = _xml(parts[res_path])
         base = _resolve(res_root.get("BaseLoc", ""), posixpath.dirname(res_path))
         for loc in list(res_root.iter("{*}FontFile")) + list(res_root.iter("{*}MediaFile")):
             if _resolve(loc.text or "", base) not in parts:
-                missing.append(_resolve(loc.text or "", base))
+                missing.add(_resolve(loc.text or "", base))
     facts.text = "".join(texts)
     facts.annotations = _annotation_texts(parts, document, doc_dir)
     if missing:
@@ -151,7 +165,7 @@ def _structure(parts: dict[str, bytes], report: Report, facts: OfdFacts) -> etre
             "format",
             "ofd.parts",
             Outcome.FAIL,
-            f"referenced parts missing from the package: {', '.join(sorted(missing))}",
+            f"referenced parts missing from the package: {_listing(sorted(missing))}",
         )
     else:
         report.add(
@@ -174,11 +188,13 @@ def _annotation_texts(parts: dict[str, bytes], document: etree._Element, doc_dir
     try:
         if index_path not in parts:
             return []
+        read: set[str] = set()  # each file once, at most MAX_PAGES of them
         for page in _xml(parts[index_path]).iter("{*}Page"):
             file_loc = _text(page, "ofd:FileLoc")
             path = _resolve(file_loc or "", posixpath.dirname(index_path))
-            if file_loc is None or path not in parts:
+            if file_loc is None or path not in parts or path in read or len(read) >= MAX_PAGES:
                 continue
+            read.add(path)
             for param in _xml(parts[path]).iter("{*}Parameter"):
                 if param.get("Name") == _ANNOTATION_QR and param.text and param.text.strip():
                     texts.append(param.text.strip())
