@@ -389,9 +389,9 @@ class _SignatureChecker:
         if missing or wrong:
             problems = []
             if wrong:
-                problems.append(f"{len(wrong)} digest(s) wrong: {', '.join(wrong)}")
+                problems.append(f"{len(wrong)} digest(s) wrong: {_listing(wrong)}")
             if missing:
-                problems.append(f"{len(missing)} referenced file(s) missing: {', '.join(missing)}")
+                problems.append(f"{len(missing)} referenced file(s) missing: {_listing(missing)}")
             self.report.add(
                 "signature",
                 f"{label}.digests",
