@@ -38,7 +38,8 @@ are counted apart as internal errors, MemoryErrors among them as memory errors.
 Prints one JSON object on stdout: per parser the inputs, crashes, hangs, internal and memory
 errors, verdicts, mean and worst seconds, the slowest inputs, the mutations that took the most
 time, the worst peak RSS of the worker while judging one input (the poppler tools the
-verifier starts for a PDF inherit the address-space limit but are not measured), findings by
+verifier starts for a PDF run under their own limits, ``verify.pdf.POPPLER_MEGABYTES``, and
+are not measured), findings by
 exception type and mutation, mutation counts, and up to five examples (mutation, error, where
 it was raised — internal errors are run again without the verifier's last line of defence to
 find out — and the input, saved under a temporary folder). Progress goes to stderr. Input
