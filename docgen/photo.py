@@ -18,6 +18,11 @@ MIN_PHOTO_PIXELS = (90, 120)
 _ACCEPTED_FORMATS = {"JPEG", "PNG"}
 _DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg);base64,(.*)$", re.S)
 _JPEG_QUALITY = 90
+# JPEG markers (ITU-T T.81, table B.1): start of frame (all but DHT 0xC4, JPG 0xC8, DAC
+# 0xCC), baseline DCT among them, start of scan.
+_FRAME_MARKERS = frozenset(range(0xFFC0, 0xFFD0)) - {0xFFC4, 0xFFC8, 0xFFCC}
+_BASELINE = 0xFFC0
+_START_OF_SCAN = 0xFFDA
 # What Pillow reports of a JPEG that load_photo would change: metadata, progressive scans.
 _NOT_NORMAL = frozenset({"comment", "progressive", "progression", "adobe", "exif", "icc_profile"})
 
@@ -59,7 +64,22 @@ def _normal_already(image: Image.Image, raw: bytes) -> bool:
         and all(marker == "APP0" and data.startswith(b"JFIF\0") for marker, data in segments)
         and not _NOT_NORMAL.intersection(image.info)
         and raw.endswith(b"\xff\xd9")
+        and _frame_marker(raw) == _BASELINE
     )
+
+
+def _frame_marker(raw: bytes) -> int | None:
+    """The JPEG's start-of-frame marker (0xFFC0 baseline, others extended, progressive,
+    lossless or arithmetic-coded), read from the segments before the first scan."""
+    at = 2  # after SOI
+    while at + 4 <= len(raw) and raw[at] == 0xFF:
+        marker, length = int.from_bytes(raw[at : at + 2]), int.from_bytes(raw[at + 2 : at + 4])
+        if marker in _FRAME_MARKERS:
+            return marker
+        if marker == _START_OF_SCAN:
+            return None
+        at += 2 + length
+    return None
 
 
 def load_photo(value: object, base_dir: Path | None = None) -> Photo:

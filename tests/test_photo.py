@@ -55,6 +55,17 @@ def test_metadata_and_progressive_scans_are_removed(raw: bytes, what: str) -> No
     assert load_photo(photo.jpeg).jpeg == photo.jpeg  # what it makes is kept from then on
 
 
+def test_a_frame_other_than_baseline_is_made_baseline() -> None:
+    """An extended-sequential frame (SOF1) decodes the same, but not every PDF reader takes
+    it: only baseline (SOF0) is kept as it is."""
+    raw = _jpeg()
+    extended = raw.replace(b"\xff\xc0", b"\xff\xc1", 1)
+    assert Image.open(io.BytesIO(extended)).size == (120, 160)
+    photo = load_photo(extended)
+    assert photo.jpeg != extended
+    assert b"\xff\xc0" in photo.jpeg and b"\xff\xc1" not in photo.jpeg
+
+
 def test_exif_orientation_is_applied_before_the_metadata_goes() -> None:
     photo = load_photo(_jpeg(exif=_exif(6)))  # rotated 90°: stored landscape
     assert (photo.width, photo.height) == (160, 120)
