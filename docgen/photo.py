@@ -82,6 +82,14 @@ def _frame_marker(raw: bytes) -> int | None:
     return None
 
 
+def _check_size(image: Image.Image) -> None:
+    min_w, min_h = MIN_PHOTO_PIXELS
+    if image.width < min_w or image.height < min_h:
+        raise ValueError(
+            f"is {image.width}×{image.height} px; at least {min_w}×{min_h} px is needed"
+        )
+
+
 def load_photo(value: object, base_dir: Path | None = None) -> Photo:
     """Load and check a photo given as a file path (relative to ``base_dir``), a data URI, or
     the file's bytes; a :class:`Photo` already loaded is returned as it is.
@@ -108,6 +116,9 @@ def load_photo(value: object, base_dir: Path | None = None) -> Photo:
         raise ValueError(f"is not a readable image ({exc})") from exc
     if opened.format not in _ACCEPTED_FORMATS:
         raise ValueError(f"must be JPEG or PNG, got {opened.format}")
+    if _normal_already(opened, raw):  # no EXIF (so upright), RGB, baseline: kept as it is
+        _check_size(opened)
+        return Photo(jpeg=raw, width=opened.width, height=opened.height)
     image: Image.Image = ImageOps.exif_transpose(opened)
     if image.mode in ("RGBA", "LA", "P"):
         rgba = image.convert("RGBA")
@@ -116,13 +127,7 @@ def load_photo(value: object, base_dir: Path | None = None) -> Photo:
         image = background
     else:
         image = image.convert("RGB")
-    min_w, min_h = MIN_PHOTO_PIXELS
-    if image.width < min_w or image.height < min_h:
-        raise ValueError(
-            f"is {image.width}×{image.height} px; at least {min_w}×{min_h} px is needed"
-        )
-    if _normal_already(opened, raw):
-        return Photo(jpeg=raw, width=image.width, height=image.height)
+    _check_size(image)
     out = io.BytesIO()
     image.info.clear()  # Pillow would otherwise write the source's comment again
     image.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=False, progressive=False)

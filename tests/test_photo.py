@@ -10,8 +10,8 @@ from PIL import Image
 from docgen.photo import load_photo
 
 
-def _jpeg(**save: object) -> bytes:
-    image = Image.new("RGB", (120, 160), (200, 120, 40))
+def _jpeg(size: tuple[int, int] = (120, 160), **save: object) -> bytes:
+    image = Image.new("RGB", size, (200, 120, 40))
     for x in range(0, 120, 8):
         image.paste((20, 40, 200), (x, 0, x + 4, 160))
     out = io.BytesIO()
@@ -31,6 +31,11 @@ def test_a_clean_baseline_jpeg_is_kept_byte_for_byte() -> None:
     photo = load_photo(raw)
     assert photo.jpeg == raw
     assert (photo.width, photo.height) == (120, 160)
+
+
+def test_a_clean_jpeg_too_small_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 90×120"):
+        load_photo(_jpeg((60, 80)))
 
 
 @pytest.mark.parametrize(
