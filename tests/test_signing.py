@@ -143,6 +143,26 @@ def test_the_seal_in_the_file_is_the_key_stores_seal(each_sealed: Sealed) -> Non
     assert seal["eSealInfo"]["header"]["version"].native == 4
 
 
+def test_the_seal_picture_is_one_ink_in_levels_of_coverage() -> None:
+    """The picture is an indexed PNG of the seal red only (coverage in its transparency),
+    and to the eye the drawing it was made from: at most 8/255 apart in coverage."""
+    from PIL import Image
+
+    from docgen.signing import sealpic
+
+    issuer, title = "中华人民共和国应急管理部职业技能鉴定中心", "职业技能等级证书专用章"
+    png = sealpic.draw_seal(issuer, title)
+    picture = Image.open(io.BytesIO(png))
+    assert picture.mode == "P" and len(png) < 30_000
+    palette = picture.getpalette() or []
+    inks = set(zip(palette[0::3], palette[1::3], palette[2::3], strict=True))
+    assert inks == {sealpic.SEAL_RED[:3]}
+    original = sealpic._drawing(issuer, title)
+    coverage = picture.convert("RGBA").getchannel("A").tobytes()
+    expected = original.getchannel("A").tobytes()
+    assert max(abs(a - b) for a, b in zip(coverage, expected, strict=True)) <= 8
+
+
 def nss_db(root_pem: Path, folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     db = f"sql:{folder}"
