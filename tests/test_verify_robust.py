@@ -7,6 +7,8 @@ import io
 import json
 import random
 import re
+import signal
+import subprocess
 import zipfile
 import zlib
 from pathlib import Path
@@ -815,3 +817,21 @@ def test_a_page_listed_thousands_of_times_is_read_once(
     assert "internal error" not in report.to_text()
     assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()  # Document.xml is signed
     assert len(parsed) < 20, len(parsed)
+
+
+def test_the_poppler_tools_run_under_their_address_space_and_cpu_limits() -> None:
+    """The command the verifier starts poppler with holds it to POPPLER_MEGABYTES of address
+    space and POPPLER_SECONDS of CPU (shown with a Python child in the same wrapper)."""
+    import sys
+
+    import verify.pdf
+
+    grab = f"bytearray({verify.pdf.POPPLER_MEGABYTES + 100} * 2**20)"
+    done = subprocess.run(
+        verify.pdf._limited([sys.executable, "-c", grab]), capture_output=True, check=False
+    )
+    assert done.returncode == 1 and b"MemoryError" in done.stderr
+    spin = subprocess.run(
+        verify.pdf._limited([sys.executable, "-c", "while True: pass"]), check=False, timeout=30
+    )
+    assert spin.returncode == -signal.SIGXCPU

@@ -93,17 +93,21 @@ class PdfFacts:
     qr: ScanResult | None = None
 
 
-def _limits() -> None:
-    """In a poppler child before it starts: its address space and CPU time bounded (never
-    above what this process may have)."""
-    for which, value in (
-        (resource.RLIMIT_AS, POPPLER_MEGABYTES * 2**20),
-        (resource.RLIMIT_CPU, math.ceil(POPPLER_SECONDS)),
-    ):
+def _limited(command: list[str]) -> list[str]:
+    """``command`` run by util-linux's ``prlimit`` with its address space and CPU time
+    bounded (never above what this process may have). Not a ``preexec_fn``: that makes
+    Python fork this whole process for each tool instead of spawning it (8 ms against 2 a
+    start here), and a verification starts two."""
+    space = POPPLER_MEGABYTES * 2**20
+    seconds = math.ceil(POPPLER_SECONDS)
+    for which in (resource.RLIMIT_AS, resource.RLIMIT_CPU):
         _, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, hard if which == resource.RLIMIT_CPU else value))
+            if which == resource.RLIMIT_AS:
+                space = min(space, hard)
+            else:
+                seconds = min(seconds, hard)
+    return ["prlimit", f"--as={space}", f"--cpu={seconds}:", "--", *command]
 
 
 _OUT_OF_MEMORY = b"Out of memory"  # what poppler says when its address space runs out
@@ -137,11 +141,12 @@ def _pages(
         stopped = False
         try:
             done = subprocess.run(
-                ["pdftoppm", "-q", "-r", str(RENDER_DPI), *asked, str(source), f"{folder}/p"],
+                _limited(
+                    ["pdftoppm", "-q", "-r", str(RENDER_DPI), *asked, str(source), f"{folder}/p"]
+                ),
                 capture_output=True,
                 check=False,
                 timeout=max(deadline - time.monotonic(), 0.0),
-                preexec_fn=_limits,  # safe: the verifier starts no threads
             )
             # killed by a signal (its CPU limit, an abort) or out of its address space (it
             # says so, and exits 0 without the page)
@@ -194,10 +199,9 @@ def _text_of(source: Path, pages: int | None) -> subprocess.Popen[bytes]:
     pages are rendered."""
     last = ["-l", str(pages)] if pages is not None else []
     return subprocess.Popen(
-        ["pdftotext", "-q", *last, str(source), "-"],
+        _limited(["pdftotext", "-q", *last, str(source), "-"]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_limits,  # safe: the verifier starts no threads
     )
 
 
