@@ -6,15 +6,21 @@ migration)::
     python -m tests.crash_worker N issue DB KEYS OUT RECORD   # issue, then correct, one record
     python -m tests.crash_worker N docgen ARGS...             # the command `docgen ARGS...`
     python -m tests.crash_worker N docgen-sql ARGS...         # ... and every SQL statement a point
+    python -m tests.crash_worker N docgen-chunks batch ARGS...  # a batch committing each chunk
+
+A batch commits what its workers made once a second; committing each chunk of four as it
+comes makes its progress (and the points between commits) finer, nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -104,16 +110,26 @@ def _docgen(args: list[str]) -> int:
 
 def run(kill_at: int, job: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
     """Run ``job`` (``issue``, ``docgen`` or ``docgen-sql`` and its arguments) in a child
-    process killed at point ``kill_at`` (0: never); the environment is this process's."""
-    return subprocess.run(
-        [sys.executable, "-m", "tests.crash_worker", str(kill_at), job, *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=os.environ.copy(),
-        check=False,
-        timeout=120,
-    )
+    process killed at point ``kill_at`` (0: never); the environment is this process's.
+    The child runs in a session of its own, whose processes (a batch's workers) are killed
+    with it."""
+    command = [sys.executable, "-m", "tests.crash_worker", str(kill_at), job, *map(str, args)]
+    # Files, not pipes: the workers of a killed batch could hold a pipe open for a while.
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            command, stdout=stdout, stderr=stderr, text=True, cwd=ROOT,
+            env=os.environ.copy(), start_new_session=True,
+        )  # fmt: skip
+        try:
+            process.wait(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        outputs = []
+        for output in (stdout, stderr):
+            output.seek(0)
+            outputs.append(output.read())
+    return subprocess.CompletedProcess(command, process.returncode, *outputs)
 
 
 def counted(finished: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -129,6 +145,10 @@ def main() -> None:
     _kill_at = int(sys.argv[1])
     job, args = sys.argv[2], sys.argv[3:]
     _install(sql=job == "docgen-sql")
+    if job == "docgen-chunks":
+        from docgen.batch import running
+
+        running._COMMIT_EVERY = 0.0
     code = _issue_and_correct(*args) if job == "issue" else _docgen(args)
     sys.stdout.flush()
     counted: dict[str, Any] = {"points": _count}

@@ -196,6 +196,11 @@ class PgCluster:
                 f"{exc}\n(the server runs as {self._user.pw_name}, who must be able to reach"
                 f" {folder}: point TMPDIR at a folder open to it)"
             ) from exc
+        self._pg_start(folder)
+        self.socket_dir = folder
+        self.url = f"postgresql+psycopg://{_SUPERUSER}@/postgres?host={folder}"
+
+    def _pg_start(self, folder: Path) -> None:
         settings = {**_SERVER_SETTINGS, "unix_socket_directories": str(folder)}
         options = " ".join(f"-c {key}='{value}'" for key, value in settings.items())
         log = folder / "log"
@@ -216,8 +221,28 @@ class PgCluster:
         except PgClusterError as exc:
             tail = log.read_text("utf-8", "replace").strip()[-2000:] if log.exists() else ""
             raise PgClusterError(f"{exc}\n{tail}") from exc
-        self.socket_dir = folder
-        self.url = f"postgresql+psycopg://{_SUPERUSER}@/postgres?host={folder}"
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server as an outage would, keeping its data (open connections are cut:
+        ``fast`` rolls their transactions back, ``immediate`` is a crash); :meth:`restart`
+        starts it again.
+
+        Raises:
+            PgClusterError: the server is not one started here, or pg_ctl failed.
+        """
+        if self._folder is None or self.external:
+            raise PgClusterError("only a server started here can be halted")
+        self._run(*self._stop_args(mode))
+
+    def restart(self) -> None:
+        """Start a server stopped by :meth:`halt` again, on the same data and socket.
+
+        Raises:
+            PgClusterError: the server is not one started here, or pg_ctl failed.
+        """
+        if self._folder is None or self.external:
+            raise PgClusterError("only a server started here can be restarted")
+        self._pg_start(self._folder)
 
     def _initdb(self, initdb: Path, data: Path) -> None:
         self._run(

@@ -298,6 +298,71 @@ def _cli(*args: str | Path) -> list[str]:
     return [str(Path(sys.executable).with_name("docgen")), *map(str, args)]
 
 
+def kill_batch(command: list[str], out: Path, rng: random.Random, *, early: bool, rows: int) -> int:
+    """Start the batch ``command`` and SIGKILL it with its workers: ``early`` at a random
+    moment of its first 0.5-2.5 s (starting or checking rows), else once a random number of
+    certificates more are in place; returns how many were in place at the kill."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    if early:
+        time.sleep(rng.uniform(0.5, 2.5))
+    else:  # while issuing: after a random number of certificates are in place
+        made = len(list(out.glob("*.pdf")))
+        wanted = made + rng.randint(1, max(1, (rows - made) // 3))
+        deadline = time.monotonic() + 60
+        while len(list(out.glob("*.pdf"))) < wanted and process.poll() is None:
+            assert time.monotonic() < deadline, "the batch made no progress"
+            time.sleep(0.02)
+    assert process.poll() is None, "the batch ended before it was killed"
+    made = len(list(out.glob("*.pdf")))
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return made
+
+
+def finish_batch(
+    command: list[str],
+    out: Path,
+    db: str,
+    keys: Path,
+    rows: int,
+    context: object,
+    verified: int | None = None,
+) -> None:
+    """Run the batch ``command`` to its end and check that it made each of the ``rows``
+    certificates once: consecutive serials, one registry row and one batch item per row,
+    files in place as the manifest and the registry say, none staged, each file authentic
+    (or the first ``verified`` certificates' files)."""
+    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, (context, final.stderr)
+    assert f"issued:   {rows} certificates" in final.stdout, (context, final.stdout)
+    batch_dir = next(out.glob("batch-*"))
+    with (batch_dir / "manifest.csv").open(encoding="utf-8-sig") as handle:
+        manifest = list(csv.DictReader(handle))
+    assert len(manifest) == rows
+    assert sorted(_serials(manifest)) == list(range(1, rows + 1)), context
+    _check_manifest(out, manifest)
+    assert not [p for p in out.iterdir() if p.name.endswith(".staged")], context
+    assert sorted(p.name for p in out.glob("*.ofd")) == sorted(e["ofd"] for e in manifest)
+    trust = TrustList.load([keys / "trust.json"])
+    with Registry.open(db) as registry:
+        with registry.reading() as session:
+            certificates = list(session.scalars(select(CertificateRow)))
+            items = list(session.scalars(select(BatchItem)))
+            assert verify_chain(session).ok
+        assert len(certificates) == rows
+        assert len({c.id_hash for c in certificates}) == rows
+        assert sorted(i.row_no for i in items) == list(range(2, rows + 2)), "each row once"
+        assert {i.state for i in items} == {"issued"}
+        status = StatusSources(registry=registry)
+        for entry in manifest[:verified]:
+            for name in (entry["ofd"], entry["pdf"]):
+                report = verify_path(out / name, trust, AT, status)
+                assert report.verdict is Verdict.AUTHENTIC and report.valid, report.to_text()
+
+
 def test_sigkill_at_random_points_then_rerun_gives_each_certificate_once(
     rescuer_keys: Path, tmp_path: Path
 ) -> None:
@@ -312,51 +377,10 @@ def test_sigkill_at_random_points_then_rerun_gives_each_certificate_once(
         "--out", out, "--db", db, "--keys", rescuer_keys, "--at", AT.isoformat(),
         "--workers", "1", "--operator", "test",
     )  # fmt: skip
-    kills = []
-    for point in range(3):
-        process = subprocess.Popen(
-            command, cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        if point == 0:  # early: while starting or checking rows
-            time.sleep(rng.uniform(0.5, 2.5))
-        else:  # while issuing: after a random number of certificates are in place
-            made = len(list(out.glob("*.pdf")))
-            wanted = made + rng.randint(1, max(1, (ROWS_KILLED - made) // 3))
-            deadline = time.monotonic() + 60
-            while len(list(out.glob("*.pdf"))) < wanted and process.poll() is None:
-                assert time.monotonic() < deadline, "the batch made no progress"
-                time.sleep(0.02)
-        assert process.poll() is None, f"the batch ended before kill {point} (seed {seed})"
-        kills.append(len(list(out.glob("*.pdf"))))
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert final.returncode == 0, (seed, kills, final.stderr)
-    assert f"issued:   {ROWS_KILLED} certificates" in final.stdout, (seed, kills, final.stdout)
-    batch_dir = next(out.glob("batch-*"))
-    with (batch_dir / "manifest.csv").open(encoding="utf-8-sig") as handle:
-        manifest = list(csv.DictReader(handle))
-    assert len(manifest) == ROWS_KILLED
-    assert sorted(_serials(manifest)) == list(range(1, ROWS_KILLED + 1)), (seed, kills)
-    _check_manifest(out, manifest)
-    assert not [p for p in out.iterdir() if p.name.endswith(".staged")], (seed, kills)
-    assert sorted(p.name for p in out.glob("*.ofd")) == sorted(e["ofd"] for e in manifest)
-    trust = TrustList.load([rescuer_keys / "trust.json"])
-    with Registry.open(db) as registry:
-        with registry.reading() as session:
-            certificates = list(session.scalars(select(CertificateRow)))
-            items = list(session.scalars(select(BatchItem)))
-            assert verify_chain(session).ok
-        assert len(certificates) == ROWS_KILLED
-        assert len({c.id_hash for c in certificates}) == ROWS_KILLED
-        assert sorted(i.row_no for i in items) == list(range(2, ROWS_KILLED + 2)), "each row once"
-        assert {i.state for i in items} == {"issued"}
-        status = StatusSources(registry=registry)
-        for entry in manifest:
-            for name in (entry["ofd"], entry["pdf"]):
-                report = verify_path(out / name, trust, AT, status)
-                assert report.verdict is Verdict.AUTHENTIC and report.valid, report.to_text()
+    kills = [
+        kill_batch(command, out, rng, early=point == 0, rows=ROWS_KILLED) for point in range(3)
+    ]
+    finish_batch(command, out, db, rescuer_keys, ROWS_KILLED, (seed, kills))
 
 
 def test_unknown_or_missing_columns_refuse_the_whole_file(

@@ -9,13 +9,18 @@ fsync, rename, commit or SQL statement), as ``test_registry_crash.py`` does for 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import random
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from docgen.annotation import register
 from docgen.batch import write_sample_batch
+from docgen.batch.samples import sample_rows
 from docgen.clock import parse_at
 from docgen.kinds import load_kind
 from docgen.registry import Registry, lifecycle
@@ -43,6 +49,8 @@ from verify.trust import TrustList
 
 from . import crash_worker
 from .conftest import AT, Sealed
+from .pgcluster import ENV_URL, PgCluster
+from .test_batch import _cli, _write, finish_batch
 from .test_registry_crash import _agree
 
 K3 = "safety-engineer"  # a kind with 加注
@@ -326,12 +334,12 @@ def _confined(
     return finished, {p.name: p.read_bytes() for p in after.rglob("*") if p.is_file()}
 
 
-def _one_clear_line(finished: subprocess.CompletedProcess[str], path: Path, reason: str) -> str:
-    """The run failed (status 1) with one ``error:`` line naming ``path`` and ``reason``."""
+def _one_clear_line(finished: subprocess.CompletedProcess[str], named: str, reason: str) -> str:
+    """The run failed (status 1) with one ``error:`` line naming ``named`` and ``reason``."""
     assert finished.returncode == 1, (finished.returncode, finished.stderr[-3000:])
     assert "Traceback" not in finished.stderr, finished.stderr[-3000:]
     errors = [line for line in finished.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and str(path) in errors[0] and reason in errors[0], finished.stderr
+    assert len(errors) == 1 and named in errors[0] and reason in errors[0], finished.stderr
     return errors[0]
 
 
@@ -415,21 +423,133 @@ def test_a_full_disk_or_read_only_folder_is_one_clear_line_and_leaves_nothing_pa
         finished, left = _confined(mount, size, mode, *args[job], "--out", out, "--db", url)
     finally:
         del os.environ["HOLDER_SECRET"]
-    _one_clear_line(finished, out, _FULL if mode == "rw" else _READ_ONLY)
+    _one_clear_line(finished, str(out), _FULL if mode == "rw" else _READ_ONLY)
     assert [name for name in left if Path(name).name.startswith(".")] == [], "temporaries left"
     # the registry records exactly the files that are there: no row without its files
     engine = create_engine(url)
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM file_intents")) == 0
     engine.dispose()
+    on_disk = {name: hashlib.sha256(data).hexdigest() for name, data in left.items()}
+    assert on_disk == _registered(url, mount)
+
+
+def _registered(url: str, under: Path) -> dict[str, str | None]:
+    """The files the registry records in ``under`` (certificates and annotated copies), by
+    path relative to it, with their SHA-256; opening it finishes committed renames, and its
+    audit chain must hold."""
     with Registry.open(url) as registry, registry.reading() as session:
         rows = [*session.scalars(select(CertificateRow)), *session.scalars(select(AnnotationRow))]
+        assert list(session.scalars(select(FileIntent))) == []
         assert verify_chain(session).ok
-    registered = {
-        str(Path(path).relative_to(mount)): digest
+    return {
+        str(Path(path).relative_to(under)): digest
         for row in rows
         for path, digest in ((row.ofd_path, row.ofd_sha256), (row.pdf_path, row.pdf_sha256))
-        if path and Path(path).is_relative_to(mount)
+        if path and Path(path).is_relative_to(under)
     }
-    on_disk = {name: hashlib.sha256(data).hexdigest() for name, data in left.items()}
-    assert on_disk == registered
+
+
+def _in_place(out: Path) -> dict[str, str | None]:
+    """The certificate files in ``out`` (not the batch's reports, not staged files)."""
+    return {p.name: _sha(p) for p in out.glob("*.*") if p.is_file() and p.name[0] != "."}
+
+
+# -- a registry that goes away mid-batch; a batch killed twenty times -----------------------
+
+ROWS = 40
+ROWS_STOPPED = 100
+
+
+def _sitting(tmp_path: Path, seed: int, rows: int = ROWS) -> Path:
+    return _write("rescuer", sample_rows("rescuer", rows, AT.date(), seed=seed), tmp_path / "in")
+
+
+def _batch(results: Path, keys: Path, out: Path, db: str) -> list[str | Path]:
+    # one worker: a run lasts long enough to be stopped while it issues
+    return [
+        "batch", results, "--kind", "rescuer", "--photos", results.parent / "photos",
+        "--out", out, "--db", db, "--keys", keys, "--at", AT.isoformat(), "--workers", "1",
+        "--operator", "test",
+    ]  # fmt: skip
+
+
+def test_a_registry_server_stopped_mid_batch_is_one_line_and_a_rerun_makes_each_once(
+    pg_cluster: PgCluster,
+    sealed: dict[str, Sealed],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rescuer_keys = sealed["rescuer"].store.folder
+    if pg_cluster.external:
+        pytest.skip(f"{ENV_URL} names a server that is not ours to stop")
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    db, out = pg_cluster.database(), tmp_path / "out"
+    # the first commit comes a second into the issuing: stopped then, rows are left to do
+    command = _cli(*_batch(_sitting(tmp_path, 7, ROWS_STOPPED), rescuer_keys, out, db))
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=stderr, text=True, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not list(out.glob("*.pdf")) and process.poll() is None:
+                assert time.monotonic() < deadline, "the batch made no progress"
+                time.sleep(0.02)
+            assert process.poll() is None, "the batch ended before the server stopped"
+            pg_cluster.halt()
+            try:
+                process.wait(timeout=120)
+            finally:
+                pg_cluster.restart()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        stderr.seek(0)
+        failed = subprocess.CompletedProcess(command, process.returncode, "", stderr.read())
+    line = _one_clear_line(failed, f"/{make_url(db).database}?", "the registry at postgresql")
+    assert any(w in line for w in ("lost the registry", "cannot reach", "failed:")), line
+    registered = _registered(db, out)  # first: opening it finishes committed renames
+    in_place = _in_place(out)
+    assert in_place == registered, "files and rows disagree after the failure"
+    assert 0 < len(in_place) < 2 * ROWS_STOPPED, "the server stopped before or after issuing"
+    finish_batch(command, out, db, rescuer_keys, ROWS_STOPPED, "server back", verified=4)
+
+
+KILLS = 20
+
+
+def test_a_batch_killed_twenty_times_in_a_row_then_finished_makes_each_certificate_once(
+    sealed: dict[str, Sealed], tmp_path: Path
+) -> None:
+    """Each kill is at a random crash point (an fsync, a rename, a commit) of the batch's
+    coordinator, its workers killed with it; the points are drawn from a window that
+    grows as the kills run out, so the early kills hit starting and checking rows and the
+    later ones the issuing, and no run ends before its kill. After each kill the registry
+    records exactly the certificate files in place."""
+    rescuer_keys = sealed["rescuer"].store.folder
+    seed = int(os.environ.get("DOCGEN_KILL_SEED", time.time_ns() % 10_000))
+    rng = random.Random(seed)
+    results = _sitting(tmp_path, seed)
+    # the points of a whole run, and of a run that finds nothing left to do
+    count_out, count_db = tmp_path / "count", f"sqlite:///{tmp_path / 'count.db'}"
+    whole = crash_worker.counted(crash_worker.run(0, "docgen-chunks", *_batch(
+        results, rescuer_keys, count_out, count_db)))["points"]  # fmt: skip
+    idle = crash_worker.counted(crash_worker.run(0, "docgen-chunks", *_batch(
+        results, rescuer_keys, count_out, count_db)))["points"]  # fmt: skip
+    out, db = tmp_path / "out", f"sqlite:///{tmp_path / 'registry.db'}"
+    args = _batch(results, rescuer_keys, out, db)
+    kills: list[int] = []
+    left = ROWS
+    for n in range(KILLS):
+        # starting (a quarter of an idle run's points, the rest is its ending) and issuing
+        expected = idle / 4 + (whole - idle) * left / ROWS
+        kill_at = rng.randint(1, max(1, int(expected * min(0.8, 1 / (KILLS - n)))))
+        crashed = crash_worker.run(kill_at, "docgen-chunks", *args)
+        kills.append(kill_at)
+        assert crashed.returncode == -9, (seed, kills, crashed.stderr[-2000:])
+        registered = _registered(db, out)  # first: opening it finishes committed renames
+        in_place = _in_place(out) if out.exists() else {}
+        assert in_place == registered, (seed, kills)
+        left = ROWS - len(in_place) // 2
+    finish_batch(_cli(*args), out, db, rescuer_keys, ROWS, (seed, kills, left), verified=4)

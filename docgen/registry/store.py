@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .audit import lock_head
@@ -338,17 +338,38 @@ class Registry:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A transaction that may change things, committed when the block ends normally;
-        writers take turns (the audit chain's head is locked first)."""
-        with self._sessions() as session, session.begin():
+        writers take turns (the audit chain's head is locked first).
+
+        Raises:
+            RegistryError: the database went away (or failed) during the transaction.
+        """
+        with self._reachable(), self._sessions() as session, session.begin():
             lock_head(session)
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A transaction that only reads (on SQLite it takes no write lock)."""
-        with self._sessions() as session:
+        """A transaction that only reads (on SQLite it takes no write lock).
+
+        Raises:
+            RegistryError: the database went away (or failed) during the transaction.
+        """
+        with self._reachable(), self._sessions() as session:
             session.connection(execution_options={"read_only": True})
             yield session
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A database lost mid-run (a stopped server, a cut connection) or failing (a lock
+        waited for too long) as one line."""
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            first = (str(exc.orig).strip() or type(exc.orig).__name__).splitlines()[0]
+            where = _safe(self.url)
+            if exc.connection_invalidated:
+                raise RegistryError(f"lost the registry at {where}: {first}") from exc
+            raise RegistryError(f"the registry at {where} failed: {first}") from exc
 
     def finish_file_intents(self) -> int:
         """Rename staged files whose transaction committed (after a crash); returns how many
