@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from stdnum.cn import ric
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.iso7064 import mod_37_36
 
@@ -15,6 +18,7 @@ __all__ = [
     "licence_identifier",
     "parse_licence_identifier",
     "parse_skill_number",
+    "validate_resident_id",
 ]
 
 #: GB/T 36904 root arc for electronic licences.
@@ -148,3 +152,38 @@ def parse_skill_number(number: str) -> SkillNumber:
         level=level,
         serial=number[16:22],
     )
+
+
+def validate_resident_id(number: str) -> str:
+    """A 居民身份证号码 checked as python-stdnum's ``cn.ric.validate`` checks it (length,
+    digits, check character, birth date, birth place; the same exceptions, but
+    InvalidComponent where stdnum's own table makes it fail with KeyError), with the
+    birth-place look-up kept per area code and year of birth: stdnum searches its area
+    table anew each time (0.2 ms), and a batch checks every number twice.
+
+    Raises:
+        stdnum.exceptions.ValidationError: as ``cn.ric.validate`` does.
+    """
+    number = ric.compact(number)
+    if len(number) != 18:
+        raise InvalidLength()
+    if not number[:-1].isdigit() or not number[:-1].isascii():
+        raise InvalidFormat()
+    if number[-1] != ric.calc_check_digit(number):
+        raise InvalidChecksum()
+    ric.get_birth_date(number)
+    if not _birth_place_known(number[:6], number[6:10]):
+        raise InvalidComponent()
+    return number
+
+
+@lru_cache(maxsize=8192)
+def _birth_place_known(area: str, year: str) -> bool:
+    """Whether ``area`` was a county of birth in ``year`` (stdnum reads only these). An
+    area stdnum's table lists without a county for that year (460321 in 1912) makes stdnum
+    raise KeyError: not known either."""
+    try:
+        ric.get_birth_place(f"{area}{year}01010000")
+    except (InvalidComponent, KeyError):
+        return False
+    return True

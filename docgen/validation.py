@@ -22,7 +22,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from .clock import add_years
 from .errors import FieldProblem, RecordError
 from .fonts import font_stack
-from .identifiers import licence_identifier, parse_skill_number
+from .identifiers import licence_identifier, parse_skill_number, validate_resident_id
 from .kinds import FieldSpec, KindSpec, load_table
 from .photo import Photo, load_photo
 
@@ -169,7 +169,7 @@ class _Checker:
         id_type = self.raw.get("id_type") or self._default("id_type")
         if id_type == RESIDENT_ID:
             try:
-                text = ric.validate(text)
+                text = validate_resident_id(text)
             except StdnumError as exc:
                 raise ValueError(
                     f"{text!r} is not a valid 居民身份证号码: {_why(exc, text)}"

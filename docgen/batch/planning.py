@@ -29,7 +29,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from ..clock import BEIJING
 from ..errors import RecordError
-from ..identifiers import PROVINCE_CODES, licence_identifier
+from ..identifiers import PROVINCE_CODES, licence_identifier, validate_resident_id
 from ..kinds import KindSpec
 from ..photo import Photo, load_photo
 from ..qrpayload import masked
@@ -185,7 +185,7 @@ class _Checker:
         if id_type != RESIDENT_ID or not id_number:
             return
         try:
-            ric.validate(id_number)
+            validate_resident_id(id_number)
         except InvalidChecksum:
             expected = ric.calc_check_digit(id_number)
             reasons.append(

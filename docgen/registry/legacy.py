@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from ..clock import BEIJING
 from ..errors import FieldProblem, RecordError
-from ..identifiers import licence_identifier
+from ..identifiers import licence_identifier, validate_resident_id
 from ..kinds import KIND_NAMES, load_kind
 from ..qrpayload import masked
 from ..validation import RESIDENT_ID
@@ -80,7 +80,7 @@ def _check(line: int, raw: dict[str, str], where: str) -> tuple[_Row | None, lis
     values["id_type"] = values["id_type"] or RESIDENT_ID
     if values["id_number"] and values["id_type"] == RESIDENT_ID:
         try:
-            values["id_number"] = ric.validate(values["id_number"])
+            values["id_number"] = validate_resident_id(values["id_number"])
         except StdnumError as exc:
             problem("id_number", f"{values['id_number']!r} is not a valid 居民身份证号码 ({exc})")
     if values["issuer_code"]:
