@@ -317,18 +317,19 @@ exit $code
 
 
 def _unshare() -> str:
-    """``unshare``, when it can make a user and mount namespace here (else the test skips)."""
+    """``unshare``, when it can mount a tmpfs in a user and mount namespace of its own here
+    (else the test skips, saying why)."""
     found = shutil.which("unshare")
     if found is None:
         pytest.skip("no unshare (util-linux): cannot mount a small tmpfs as a full disk")
-    probe = subprocess.run(
-        [found, "--user", "--map-root-user", "--mount", "true"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(
+            [found, "--user", "--map-root-user", "--mount", "sh", "-c",
+             'mount -t tmpfs -o size=64k tmpfs "$1"', "sh", folder],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
     if probe.returncode != 0:
-        pytest.skip(f"no user and mount namespaces here ({probe.stderr.strip()})")
+        pytest.skip(f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}")
     return found
 
 
@@ -418,7 +419,7 @@ _CONFINEMENTS = {
 
 @pytest.mark.parametrize("case", _CONFINEMENTS)
 def test_a_full_disk_or_read_only_folder_is_one_clear_line_and_leaves_nothing_partial(
-    desk: Desk, tmp_path: Path, case: str
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     job, size, mode, sub = _CONFINEMENTS[case]
     url = _registry(desk, tmp_path)
@@ -435,11 +436,8 @@ def test_a_full_disk_or_read_only_folder_is_one_clear_line_and_leaves_nothing_pa
                      "--id-number", desk.k3_id, "--secret-env", "HOLDER_SECRET", "--keys",
                      desk.k3_keys, "--at", APPLIED.isoformat()],
     }  # fmt: skip
-    os.environ["HOLDER_SECRET"] = HOLDER_SECRET
-    try:
-        finished, left = _confined(mount, size, mode, *args[job], "--out", out, "--db", url)
-    finally:
-        del os.environ["HOLDER_SECRET"]
+    monkeypatch.setenv("HOLDER_SECRET", HOLDER_SECRET)
+    finished, left = _confined(mount, size, mode, *args[job], "--out", out, "--db", url)
     _one_clear_line(finished, str(out), _FULL if mode == "rw" else _READ_ONLY)
     assert [name for name in left if Path(name).name.startswith(".")] == [], "temporaries left"
     # the registry records exactly the files that are there: no row without its files
