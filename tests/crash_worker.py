@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,31 @@ def _docgen(args: list[str]) -> int:
     return 0
 
 
+def kill_group(pgid: int) -> None:
+    """SIGKILL every process of the process group ``pgid`` (a batch's coordinator, its
+    workers, their fork server) but multiprocessing's resource tracker: left alive, it
+    removes the named semaphores the killed processes held, which would otherwise stay in
+    /dev/shm for good."""
+    for _ in range(50):  # again while a fork server may still be starting a worker
+        members = []
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+                command = (entry / "cmdline").read_bytes() if stat else b""
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[-1].split()  # state, parent, process group, ...
+            tracker = b"multiprocessing.resource_tracker" in command
+            if stat and fields[0] != "Z" and int(fields[2]) == pgid and not tracker:
+                members.append(int(entry.name))
+        if not members:
+            return
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
+
+
 def run(kill_at: int, job: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
     """Run ``job`` (``issue``, ``docgen`` or ``docgen-sql`` and its arguments) in a child
     process killed at point ``kill_at`` (0: never); the environment is this process's.
@@ -123,8 +149,7 @@ def run(kill_at: int, job: str, *args: str | Path) -> subprocess.CompletedProces
         try:
             process.wait(timeout=120)
         finally:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+            kill_group(process.pid)
         outputs = []
         for output in (stdout, stderr):
             output.seek(0)

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -46,6 +45,8 @@ from verify.api import verify_path
 from verify.report import Verdict
 from verify.status import StatusSources
 from verify.trust import TrustList
+
+from .crash_worker import kill_group
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = parse_at("2026-11-20T10:00:00+08:00")
@@ -317,7 +318,7 @@ def kill_batch(command: list[str], out: Path, rng: random.Random, *, early: bool
             time.sleep(0.02)
     assert process.poll() is None, "the batch ended before it was killed"
     made = len(list(out.glob("*.pdf")))
-    os.killpg(process.pid, signal.SIGKILL)
+    kill_group(process.pid)
     process.wait(timeout=30)
     return made
 

@@ -9,13 +9,11 @@ fsync, rename, commit or SQL statement), as ``test_registry_crash.py`` does for 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import random
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -497,8 +495,7 @@ def test_a_registry_server_stopped_mid_batch_is_one_line_and_a_rerun_makes_each_
             finally:
                 pg_cluster.restart()
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            crash_worker.kill_group(process.pid)
         stderr.seek(0)
         failed = subprocess.CompletedProcess(command, process.returncode, "", stderr.read())
     line = _one_clear_line(failed, f"/{make_url(db).database}?", "the registry at postgresql")
