@@ -835,3 +835,17 @@ def test_the_poppler_tools_run_under_their_address_space_and_cpu_limits() -> Non
         verify.pdf._limited([sys.executable, "-c", "while True: pass"]), check=False, timeout=30
     )
     assert spin.returncode == -signal.SIGXCPU
+
+
+def test_a_pdf_whose_root_is_no_dictionary_is_named(sealed: dict[str, Sealed]) -> None:
+    """/Root pointing at an object that is not there (pyHanko asserts the root is a
+    dictionary: AssertionError escaped the page tree walk)."""
+    pdf = sealed["skill"].pdf_path.read_bytes()
+    root = re.search(rb"/Root (\d+) 0 R", pdf)
+    assert root
+    data = pdf.replace(root[0], b"/Root %s 7 R" % root[1])
+    trust = TrustList.load([sealed["skill"].store.folder / "trust.json"])
+    report = verify_bytes(data, "rootless.pdf", trust, AT)
+    assert "internal error" not in report.to_text(), report.to_text()
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert "pdf.signatures" in report.to_text(), report.to_text()

@@ -110,6 +110,17 @@ def _limited(command: list[str]) -> list[str]:
     return ["prlimit", f"--as={space}", f"--cpu={seconds}:", "--", *command]
 
 
+# What pyHanko raises reading a damaged object graph (it asserts that the root is a
+# dictionary, for one).
+_DAMAGED = (
+    KeyError,
+    PdfError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    RecursionError,
+    AssertionError,
+)
 _OUT_OF_MEMORY = b"Out of memory"  # what poppler says when its address space runs out
 
 
@@ -292,7 +303,7 @@ def _page_tree(reader: PdfFileReader) -> list[_Page] | None:
 
     try:
         walk(reader.root["/Pages"], None, 0)
-    except (KeyError, PdfError, TypeError, ValueError, AttributeError, RecursionError):
+    except _DAMAGED:
         return None
     return pages
 
@@ -357,7 +368,7 @@ def _content_sizes(pages: list[_Page], limit: int) -> list[int]:
                         size += seen[id(stream)]
                     if total + size > limit:
                         break
-            except (PdfError, KeyError, TypeError, ValueError, AttributeError, RecursionError):
+            except _DAMAGED:
                 size = 0
         total += size
         sizes.append(size)
@@ -420,7 +431,7 @@ def _plan(reader: PdfFileReader, report: Report) -> _Plan:
 def _page_count(reader: PdfFileReader) -> int:
     try:
         count = reader.root["/Pages"]["/Count"]
-    except (KeyError, PdfError, TypeError):
+    except _DAMAGED:
         return 2  # unknown: look past page 1 too
     return int(count) if isinstance(count, int) else 2
 
