@@ -849,3 +849,87 @@ def test_a_pdf_whose_root_is_no_dictionary_is_named(sealed: dict[str, Sealed]) -
     assert "internal error" not in report.to_text(), report.to_text()
     assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
     assert "pdf.signatures" in report.to_text(), report.to_text()
+
+
+def _long_named_signer(length: int) -> tuple[Any, Any]:
+    """A self-signed ECDSA certificate (cryptography) whose name holds ``length`` characters,
+    and its key."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "长" * length)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate, key
+
+
+def test_a_signer_certificate_with_a_megabyte_name_is_not_compared(
+    sealed: dict[str, Sealed],
+) -> None:
+    """A CMS signature (OFD) by a certificate whose issuer name is 300 kB: comparing it with a
+    trusted root's name (RFC 5280 normalisation) took seconds (bench/fuzz.py: 1 MB, 6 s)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    certificate, key = _long_named_signer(100_000)
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(parts[_SIGN + "Signature.xml"])
+    builder = builder.add_signer(certificate, key, hashes.SHA256())
+    options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
+    parts[_SIGN + "SignedValue.dat"] = builder.sign(serialization.Encoding.DER, options)
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    trust = next(c.detail for c in report.checks if c.name == "signature 1.trust")
+    assert trust.startswith("signer certificate not trusted: its issuer name is 30"), trust
+    assert trust.endswith("longer than any CA's (at most 4096): not compared"), trust
+
+
+def test_a_pdf_signed_by_a_certificate_with_a_megabyte_name_is_not_compared(
+    sealed: dict[str, Sealed],
+) -> None:
+    """The same certificate signing a second PDF signature: pyHanko's path building compared
+    its names with the roots'."""
+    from asn1crypto import keys as akeys
+    from asn1crypto import x509 as ax509
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    certificate, key = _long_named_signer(100_000)
+    signer = signers.SimpleSigner(
+        signing_cert=ax509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER)),
+        signing_key=akeys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore(),
+    )
+    item = sealed["skill"]
+    writer = IncrementalPdfFileWriter(io.BytesIO(item.pdf_path.read_bytes()))
+    out = signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name="Long"), signer=signer)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(out.getvalue(), "long-name.pdf", trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    integrity = next(c.detail for c in report.checks if c.name == "signature 2.integrity")
+    assert integrity.startswith(
+        "the signature cannot be validated: a certificate in the signature: its issuer name is 30"
+    ), report.to_text()

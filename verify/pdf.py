@@ -41,7 +41,7 @@ from docgen.metadata import METADATA_PREFIX
 
 from .qrscan import MAX_IMAGE_BYTES, ScanResult, scan_image
 from .report import Outcome, Report, SignatureInfo
-from .trust import TrustList, describe, organization
+from .trust import TrustList, describe, name_problem, organization
 
 __all__ = [
     "MAX_PAGE_CONTENT_BYTES",
@@ -486,6 +486,12 @@ class _Validated:
 def _validate(embedded: EmbeddedPdfSignature, trust: TrustList) -> _Validated:
     context = ValidationContext(trust_roots=_roots(trust), allow_fetching=False)
     try:
+        certificates = embedded.signed_data["certificates"] or []
+        for choice in certificates:  # names are compared with the roots': bounded first
+            if isinstance(choice.chosen, a509.Certificate):
+                too_long = name_problem(choice.chosen)
+                if too_long is not None:
+                    return _Validated(None, f"a certificate in the signature: {too_long}")
         return _Validated(validate_pdf_signature(embedded, context))
     except Exception as exc:
         return _Validated(None, f"{type(exc).__name__}: {exc}")

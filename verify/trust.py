@@ -24,15 +24,21 @@ from docgen.gm import OID_SM3_WITH_SM2, sm2_public_point, sm2_verify
 from docgen.ses.reader import MALFORMED_DER
 
 __all__ = [
+    "MAX_NAME_BYTES",
     "TRUST_LIST_FORMAT",
     "TrustList",
     "TrustListError",
     "TrustedSigner",
     "describe",
+    "name_problem",
     "organization",
 ]
 
 TRUST_LIST_FORMAT = "docgen-trust-list/1"
+#: The longest certificate name (subject or issuer, DER) compared with a trusted root's:
+#: names are compared after RFC 5280 normalisation, which takes seconds for a megabyte
+#: (ours are 100-300 bytes; a CA's name has a handful of short attributes).
+MAX_NAME_BYTES = 4096
 
 
 class TrustListError(ValueError):
@@ -56,6 +62,18 @@ class TrustedSigner:
 def _der(text: str) -> bytes:
     _, _, der = pem.unarmor(text.encode())
     return bytes(der)
+
+
+def name_problem(cert: a509.Certificate) -> str | None:
+    """Why a certificate's names are not compared with trusted ones (too long), or None."""
+    for which in ("issuer", "subject"):
+        size = len(cert["tbs_certificate"][which].dump())
+        if size > MAX_NAME_BYTES:
+            return (
+                f"its {which} name is {size} bytes, longer than any CA's (at most "
+                f"{MAX_NAME_BYTES}): not compared"
+            )
+    return None
 
 
 def describe(certificate: bytes) -> str:
@@ -152,6 +170,9 @@ class TrustList:
         except MALFORMED_DER as exc:
             why = (str(exc).splitlines() or [type(exc).__name__])[0]
             return False, f"signer certificate unreadable ({why})"
+        too_long = name_problem(cert)
+        if too_long is not None:
+            return False, f"signer certificate not trusted: {too_long}"
         is_sm2 = cert["signature_algorithm"]["algorithm"].dotted == OID_SM3_WITH_SM2
         issuer = None
         for profile, roots in self.roots.items():
