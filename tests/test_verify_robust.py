@@ -877,7 +877,7 @@ def _long_named_signer(length: int) -> tuple[Any, Any]:
     return certificate, key
 
 
-def test_a_signer_certificate_with_a_megabyte_name_is_not_compared(
+def test_a_signer_certificate_with_a_300_kb_name_is_not_compared(
     sealed: dict[str, Sealed],
 ) -> None:
     """A CMS signature (OFD) by a certificate whose issuer name is 300 kB: comparing it with a
@@ -895,11 +895,11 @@ def test_a_signer_certificate_with_a_megabyte_name_is_not_compared(
     report = _verified(item, parts)
     assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
     trust = next(c.detail for c in report.checks if c.name == "signature 1.trust")
-    assert trust.startswith("signer certificate not trusted: its issuer name is 30"), trust
-    assert trust.endswith("longer than any CA's (at most 4096): not compared"), trust
+    assert trust.startswith("signer certificate not trusted: its issuer name is 30"), trust[:300]
+    assert trust.endswith("longer than any CA's (at most 4096): not compared"), trust[:300]
 
 
-def test_a_pdf_signed_by_a_certificate_with_a_megabyte_name_is_not_compared(
+def test_a_pdf_signed_by_a_certificate_with_a_300_kb_name_is_not_compared(
     sealed: dict[str, Sealed],
 ) -> None:
     """The same certificate signing a second PDF signature: pyHanko's path building compared
@@ -932,4 +932,4 @@ def test_a_pdf_signed_by_a_certificate_with_a_megabyte_name_is_not_compared(
     integrity = next(c.detail for c in report.checks if c.name == "signature 2.integrity")
     assert integrity.startswith(
         "the signature cannot be validated: a certificate in the signature: its issuer name is 30"
-    ), report.to_text()
+    ), integrity[:300]
