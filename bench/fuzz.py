@@ -28,7 +28,8 @@ whole time bound are drawn a quarter as often as the rest.
 Every input is judged under a time bound, :data:`SECONDS` (a timer in the worker, and a kill
 from the parent when the worker does not answer within :data:`GRACE_SECONDS` more), and a
 memory bound, :data:`MEGABYTES` of address space above the warmed-up worker
-(``RLIMIT_AS``: a runaway input fails with MemoryError instead of taking the machine).
+(``RLIMIT_AS``: a runaway input fails with MemoryError instead of taking the machine; the
+soft limit is lifted while the fuzzer makes an input, which may take more than it).
 
 A crash is an exception escaping ``verify_bytes``/``verify_qr_text`` (they must always return a
 report) or a worker dying; a hang is an input over the time bound. Reports that say "internal
@@ -1815,7 +1816,8 @@ def worker(conn: Connection, seeds_path: str, seed: int) -> None:
         verify("warm-up", data)()  # imports, fonts, caches: not an input's cost
     address_space = _status_mb("VmSize")
     limit = int((address_space + MEGABYTES) * 2**20)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))  # the soft limit: lifted to make
     signal.signal(signal.SIGALRM, _on_alarm)
     conn.send(("ready", round(_status_mb("VmRSS"), 1), round(address_space, 1)))
     while True:
@@ -1825,7 +1827,12 @@ def worker(conn: Connection, seeds_path: str, seed: int) -> None:
         parser, indices = task
         for index in indices:
             try:
-                data, mutation = mutator.make(parser, index)
+                # making an input is this fuzzer's work, not the verifier's: unbounded
+                resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+                try:
+                    data, mutation = mutator.make(parser, index)
+                finally:
+                    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
             except Exception as exc:  # a defect of this fuzzer, not of the verifier
                 conn.send(("start", index, "?"))
                 error = f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
