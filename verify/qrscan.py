@@ -45,9 +45,9 @@ _ZXING_QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 _MAX_SIDE = 6000
 _REDUCIBLE = ("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F")  # modes Image.reduce takes
 #: Time spent trying steps on one picture (or on all of an OFD's): no further step is begun
-#: after it. A scan or photo with a QR is read in 0.1-0.3 s; the twelve attempts on a large
-#: picture without one took up to 2 s (under load).
-SCAN_SECONDS = 0.8
+#: after it. bench/scan.py's scans and photos are read in 5-80 ms (p95), at the first or
+#: second step; the twelve attempts on a large picture without a QR took up to 2 s under load.
+SCAN_SECONDS = 0.5
 
 
 def decoded_bytes(image: Image.Image) -> int:
