@@ -37,6 +37,7 @@ from cwt.exceptions import CWTError
 __all__ = [
     "ALG_ES256",
     "KIND_CODES",
+    "MAX_TEXT",
     "PREFIX",
     "AnnotationClaims",
     "Claim",
@@ -62,6 +63,9 @@ _HEADER_ALG = 1
 _HEADER_KID = 4
 _COSE_SIGN1_TAG = 18
 _MAX_PAYLOAD = 4096
+#: The longest text a QR code holds in its alphanumeric mode (version 40, error correction
+#: L); ours are 215-235 characters. A longer "QR text" is refused before it is decoded.
+MAX_TEXT = 4296
 _EPOCH = date(1970, 1, 1)
 
 
@@ -297,12 +301,16 @@ def unpack(text: str) -> bytes:
     """The COSE_Sign1 bytes inside a QR text.
 
     Raises:
-        PayloadError: wrong prefix, not base45, or a damaged, cut, oversized or trailed zlib
-            stream.
+        PayloadError: wrong prefix, longer than a QR code holds, not base45, or a damaged,
+            cut, oversized or trailed zlib stream.
     """
     text = text.strip()
     if not text.startswith(PREFIX):
         raise PayloadError(f"not a docgen certificate code (no {PREFIX} prefix)")
+    if len(text) > MAX_TEXT:
+        raise PayloadError(
+            f"{len(text)} characters: longer than a QR code holds (at most {MAX_TEXT})"
+        )
     try:
         body = base45.b45decode(text[len(PREFIX) :])
     except ValueError as exc:

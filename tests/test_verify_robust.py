@@ -933,3 +933,16 @@ def test_a_pdf_signed_by_a_certificate_with_a_300_kb_name_is_not_compared(
     assert integrity.startswith(
         "the signature cannot be validated: a certificate in the signature: its issuer name is 30"
     ), integrity[:300]
+
+
+def test_a_qr_text_longer_than_a_qr_code_holds_is_refused_undecoded(
+    sealed: dict[str, Sealed],
+) -> None:
+    """A 1.5 MB "QR text" (bench/fuzz.py: base45-decoding it took 0.4 s, 1.3 s under load)."""
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_qr_text("EC1:" + "0" * 1_500_000, trust, AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert (
+        "signed payload rejected: 1500004 characters: longer than a QR code holds (at most 4296)"
+    ) in report.to_text(), report.to_text()[:500]
