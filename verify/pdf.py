@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 import resource
 import subprocess
 import tempfile
@@ -79,6 +80,9 @@ MAX_RENDER_PIXELS = MAX_IMAGE_BYTES // 4
 #: few MB); counted with a bounded decompressor before poppler sees the file (pdftoppm
 #: parsed 64 MB of page content for 1.3 s).
 MAX_PAGE_CONTENT_BYTES = 8 * 1024 * 1024
+#: A signature dictionary's byte range as it stands in the file (it is never compressed:
+#: its offsets are into the file's bytes). More of them than signatures is a wrapping.
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[")
 _MAX_PAGES = 1000
 _MAX_DEPTH = 32
 #: White margin around a kind's QR box when only that region is rendered.
@@ -667,6 +671,15 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
     elif not signatures:
         report.add("signature", "pdf.signatures", Outcome.INFO, "no signatures")
+    elif len(_BYTE_RANGE.findall(data)) > len(signatures):
+        report.add(
+            "signature",
+            "pdf.signatures",
+            Outcome.FAIL,
+            f"the file holds {len(_BYTE_RANGE.findall(data))} signature dictionaries "
+            f"(/ByteRange) but its signature fields lead to {len(signatures)}: a copy no "
+            "field leads to (signature wrapping)",
+        )
     # Every signature is validated first: whether what was added after one signature is
     # acceptable may depend on the signatures that follow it.
     results = [_validate(embedded, trust) for embedded in signatures]
