@@ -685,6 +685,23 @@ def test_a_flate_bomb_as_page_content_is_named_and_never_given_to_poppler(
     assert "pdf.render" not in checks, report.to_text()  # never started, never stopped
 
 
+def test_a_genuine_pdf_out_of_time_is_cannot_verify_not_a_forgery(
+    sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine too busy to render and read a genuine certificate within POPPLER_SECONDS
+    (here 1 ms) gets "cannot verify, try again", never "not authentic"."""
+    import verify.pdf
+
+    item = sealed["skill"]
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    data = item.pdf_path.read_bytes()
+    assert verify_bytes(data, "c.pdf", trust, AT).verdict is Verdict.AUTHENTIC
+    monkeypatch.setattr(verify.pdf, "POPPLER_SECONDS", 0.001)
+    report = verify_bytes(data, "c.pdf", trust, AT)
+    assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
+    assert report.unreadable is not None and "try again" in report.unreadable
+
+
 def test_poppler_is_stopped_at_its_bounds_and_that_is_named(
     sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -630,6 +630,9 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
             facts.qr, stopped = _scan_pages(source, plan, hints, deadline)
         finally:
             read = _text(text, deadline) if text is not None else None
+        # Stopped by the clock (not by a limit or the content bound): the machine may only
+        # be busy, so nothing is decided against the file.
+        out_of_time = time.monotonic() >= deadline
     facts.text = read or ""
     if stopped:
         report.add(
@@ -685,4 +688,12 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     results = [_validate(embedded, trust) for embedded in signatures]
     for n, result in enumerate(results):
         _report_signature(n, result, results[n + 1 :], report)
+    clocked = out_of_time and (stopped or (read is None and text is not None))
+    if clocked and results and results[-1].why_not_a_voucher() is None:
+        # A file its issuer signed whole, whose pages the clock stopped us reading (the
+        # machine may only be busy): not called a forgery, nor authentic unread.
+        report.unreadable = (
+            f"the pages and text could not all be read within {POPPLER_SECONDS:g} s (a busy "
+            "machine, or pages that take long to draw): nothing was decided, try again"
+        )
     return facts
