@@ -12,7 +12,6 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,6 @@ from .planning import ISSUED, REJECTED, VOID, batch_items
 __all__ = ["Reports", "write_reports"]
 
 _PAGE = 1000
-# Unit ZIPs written at once.
-_UNIT_WRITERS = 4
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
@@ -164,9 +161,9 @@ def _write_units(registry: Registry, batch_id: str, folder: Path) -> None:
                 )
             }
         )
+    for unit in units:
 
-    def write_unit(unit: str) -> None:
-        def write(handle: Any) -> None:
+        def write(handle: Any, unit: str = unit) -> None:
             listing = io.StringIO()
             writer = csv.DictWriter(listing, _MANIFEST, extrasaction="ignore")
             writer.writeheader()
@@ -181,9 +178,3 @@ def _write_units(registry: Registry, batch_id: str, folder: Path) -> None:
                 archive.writestr("manifest.csv", "\ufeff" + listing.getvalue())
 
         _replace(folder / _unit_file(unit), write, "wb")
-
-    # Units are written side by side: reading, checksumming and writing a file release the
-    # interpreter, and the workers are done by now, so every core can copy.
-    with ThreadPoolExecutor(min(_UNIT_WRITERS, len(units) or 1)) as pool:
-        for done in [pool.submit(write_unit, unit) for unit in units]:
-            done.result()
