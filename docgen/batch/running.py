@@ -182,6 +182,7 @@ def _commit(
     registry: Registry, batch: BatchRow, name: str, outcomes: list[Outcome], operator: str
 ) -> None:
     files = StagedFiles()
+    adopted: list[tuple[Path, Path, str]] = []  # (target, staged, sha256), adopted at the end
     try:
         with registry.writing() as session:
             body = issuing_body(session, batch.issuer_code, name, batch.issued_at)
@@ -195,7 +196,6 @@ def _commit(
                 )
             }
             versions = []
-            adopted = []
             entries = []  # audit entries, in the order of the outcomes
             for outcome in outcomes:
                 item = items[outcome.line]
@@ -248,6 +248,8 @@ def _commit(
             audit.append_many(session, entries)
     except BaseException:
         files.discard()
+        for _, leftover, _ in adopted:  # staged for this group, not adopted yet
+            leftover.unlink(missing_ok=True)
         raise
     files.settle(registry)
 
