@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +228,8 @@ def _version_values(
     at: datetime,
     related: str | None,
 ) -> dict[str, Any]:
-    """The columns of a version's row but its issuer and state."""
+    """The columns of a version's row but its issuer and state (``files``' paths as they
+    are: the callers resolve them)."""
     (ofd, ofd_sha), (pdf, pdf_sha) = files["ofd"], files["pdf"]
     return {
         "identifier": facts.identifier,
@@ -247,26 +247,14 @@ def _version_values(
         "legacy": False,
         "related_identifier": related,
         "status_index": facts.status_index,
-        "ofd_path": _canonical(ofd),
+        "ofd_path": str(ofd),
         "ofd_sha256": ofd_sha,
-        "pdf_path": _canonical(pdf),
+        "pdf_path": str(pdf),
         "pdf_sha256": pdf_sha,
         "record": registry.key.seal(facts.record, facts.identifier),
         "created_at": at,
         "changed_at": at,
     }
-
-
-@lru_cache(maxsize=64)
-def _resolved(folder: Path) -> Path:
-    return folder.resolve()
-
-
-def _canonical(path: Path) -> str:
-    """``path`` resolved (an absolute folder resolved once per process: a batch writes
-    thousands of files into one folder)."""
-    folder = path.parent
-    return str((_resolved(folder) if folder.is_absolute() else folder.resolve()) / path.name)
 
 
 def version_audit(
@@ -313,6 +301,7 @@ def record_version(
     """Add the row of a rendered version (``files``: ``{"ofd"|"pdf": (path, sha256)}``, staged
     in this transaction), its state change and its audit entry."""
     replaces = related.identifier if related is not None else None
+    files = {key: (path.resolve(), digest) for key, (path, digest) in files.items()}
     row = CertificateRow(issuer=body, **_version_values(registry, facts, files, at, replaces))
     set_state(row, State.ACTIVE, at=at, action=action, reason=reason, operator=operator)
     session.add(row)
@@ -337,8 +326,10 @@ def record_versions(
 ) -> None:
     """Add the rows and state changes of many new versions (``(facts, files, reason)``
     each) in two statements, as :func:`record_version` adds one, without an object per
-    row: a batch's commit group. Their audit entries are the caller's to append
-    (:func:`version_audit`, :func:`audit.append_many`), in the order it keeps."""
+    row: a batch's commit group, whose paths are resolved already (its output folder is,
+    once: resolving each file's path cost 0.3 ms a certificate). Their audit entries are
+    the caller's to append (:func:`version_audit`, :func:`audit.append_many`), in the order
+    it keeps."""
     if not versions:
         return
     rows = [
