@@ -963,3 +963,18 @@ def test_a_qr_text_longer_than_a_qr_code_holds_is_refused_undecoded(
     assert (
         "signed payload rejected: 1500004 characters: longer than a QR code holds (at most 4296)"
     ) in report.to_text(), report.to_text()[:500]
+
+
+def test_a_central_directory_offset_past_the_file_is_damaged(sealed: dict[str, Sealed]) -> None:
+    """zipfile answers such an offset with a bare ValueError ("negative seek value"), which
+    a random flip in CI met: it is named a damaged package like the others."""
+    import struct
+
+    item = sealed["skill"]
+    data = bytearray(item.ofd_path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", data, end + 16, len(data) * 64)
+    trust = TrustList.load([item.store.folder / "trust.json"])
+    report = verify_bytes(bytes(data), "c.ofd", trust, AT)
+    assert report.verdict is Verdict.CANNOT_VERIFY
+    assert "damaged" in str(report.unreadable), report.to_text()

@@ -187,7 +187,9 @@ def read_package(data: bytes) -> dict[str, bytes]:
                         "it declares"
                     )
                 parts[info.filename] = content
-    except _DAMAGED_ZIP as exc:
+    except PackageError:
+        raise
+    except (*_DAMAGED_ZIP, ValueError) as exc:  # ValueError: zipfile's "negative seek value"
         raise ValueError(f"damaged or not a ZIP package: {exc}") from exc
     if ROOT_FILE not in parts:
         raise ValueError("not an OFD package: no OFD.xml")
