@@ -189,7 +189,7 @@ def read_package(data: bytes) -> dict[str, bytes]:
                 parts[info.filename] = content
     except PackageError:
         raise
-    except (*_DAMAGED_ZIP, ValueError) as exc:  # ValueError: zipfile's "negative seek value"
+    except (*_DAMAGED_ZIP, ValueError, OverflowError) as exc:  # a seek before or far past it
         raise ValueError(f"damaged or not a ZIP package: {exc}") from exc
     if ROOT_FILE not in parts:
         raise ValueError("not an OFD package: no OFD.xml")
