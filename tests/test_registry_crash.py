@@ -87,3 +87,49 @@ def _fresh(db_url: str, tmp_path: Path, n: int) -> str:
     engine.dispose()
     base, _, query = db_url.partition("?")
     return base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+
+
+def test_what_a_killed_issue_staged_is_removed_by_a_later_change_once_abandoned(
+    sealed: dict[str, Sealed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after staging, before its commit, an issue leaves hidden ``.staged`` files. The
+    next change staging in that folder removes those older than ABANDONED_AFTER_SECONDS, but
+    never a younger one (a batch's file may await its commit), one a running change holds,
+    or one a committed intent names."""
+    import fcntl
+
+    from docgen.registry import lifecycle
+    from docgen.registry.models import FileIntent
+
+    monkeypatch.setenv("DOCGEN_REGISTRY_KEY_FILE", str(tmp_path / "registry.key"))
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(sample_record("skill"), ensure_ascii=False), "utf-8")
+    for kill_at in range(1, 20):  # the first point at which both files are staged, unsettled
+        url, out = f"sqlite:///{tmp_path / f'r{kill_at}.db'}", tmp_path / f"out-{kill_at}"
+        crashed = _run(url, sealed["skill"].store.folder, out, record, kill_at)
+        assert crashed.returncode == -9, crashed.stderr[-2000:]
+        killed = sorted(out.glob(".*.staged"))
+        if len(killed) == 2 and not list(out.glob("[!.]*")):
+            break
+    else:
+        raise AssertionError("no crash point left two staged files")
+    hour_ago = os.stat(killed[0]).st_mtime - lifecycle.ABANDONED_AFTER_SECONDS - 60
+    young, held, named = (out / f".{n}.pdf.young.staged" for n in ("a", "b", "c"))
+    for path in (young, held, named):
+        path.write_bytes(b"x")
+    for path in (*killed, held, named):
+        os.utime(path, (hour_ago, hour_ago))
+    holder = os.open(held, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_SH)
+    try:
+        with Registry.open(url) as registry:
+            with registry.writing() as session:
+                session.add(FileIntent(path=str(out / "c.pdf"), staged=str(named), sha256="0"))
+            files = lifecycle.StagedFiles()
+            with registry.writing() as session:
+                files.add(session, out / "new.pdf", b"%PDF new", overwrite=False)
+            files.discard()
+    finally:
+        os.close(holder)
+    left = sorted(p.name for p in out.glob(".*.staged"))
+    assert left == sorted(p.name for p in (young, held, named)), left

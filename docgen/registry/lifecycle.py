@@ -15,9 +15,12 @@ The rules (review window, intervals, extension years) are data in each kind's
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -42,6 +45,7 @@ from .status import State, Status, answer, set_state
 from .store import Registry, settle
 
 __all__ = [
+    "ABANDONED_AFTER_SECONDS",
     "StagedFiles",
     "VersionFacts",
     "Written",
@@ -112,22 +116,82 @@ def stage(target: Path, data: bytes) -> Path:
     return Path(name)
 
 
+#: A staged file older than this, that no running change holds and no committed intent names,
+#: was left by a process killed before its commit, and is removed by the next change staging
+#: beside it. A batch's files wait for their commit a few seconds (a batch that fails
+#: removes its own); an hour leaves a stalled coordinator all the room it needs.
+ABANDONED_AFTER_SECONDS = 3600
+
+
+def _sweep(session: Session, folder: Path) -> None:
+    """Remove the abandoned staged files in ``folder`` (see :data:`ABANDONED_AFTER_SECONDS`):
+    old enough, not locked by the change that staged them (a single change holds a shared
+    lock on each of its files until they are renamed), and named by no file intent."""
+    now = time.time()
+    with os.scandir(folder) as entries:
+        old = [
+            Path(e.path)
+            for e in entries
+            if e.name.startswith(".")
+            and e.name.endswith(".staged")
+            and now - e.stat().st_mtime > ABANDONED_AFTER_SECONDS
+        ]
+    if not old:
+        return
+    named = set(
+        session.scalars(select(FileIntent.staged).where(FileIntent.staged.in_(map(str, old))))
+    )
+    for path in old:
+        if str(path) in named:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its change is still running
+        finally:
+            os.close(fd)
+        path.unlink(missing_ok=True)
+
+
 class StagedFiles:
-    """Staged files of one transaction: renamed after the commit, removed on failure."""
+    """Staged files of one transaction: renamed after the commit, removed on failure. Files
+    staged here (not adopted from a batch's workers) are locked until then, and abandoned
+    ones beside them removed (:func:`_sweep`)."""
 
     def __init__(self) -> None:
         self.staged: list[tuple[Path, Path, str]] = []
+        self._locks: list[int] = []
+        self._swept: set[Path] = set()
 
     def add(self, session: Session, target: Path, data: bytes, overwrite: bool) -> str:
         if target.exists() and not overwrite:
             raise OutputError(f"{target} exists; pass --overwrite to replace it")
         digest = hashlib.sha256(data).hexdigest()
+        if target.parent not in self._swept and target.parent.is_dir():
+            self._swept.add(target.parent)
+            with contextlib.suppress(OSError):  # tidying only: never a reason to fail
+                _sweep(session, target.parent)
         try:
             staged = stage(target, data)
         except OSError as exc:
             raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
-        self.adopt(session, target, staged, digest)
+        self.adopt(session, target, staged, digest)  # from here discard() removes it
+        try:
+            fd = os.open(staged, os.O_RDONLY)
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
+        self._locks.append(fd)
+        fcntl.flock(fd, fcntl.LOCK_SH)
         return digest
+
+    def _release(self) -> None:
+        for fd in self._locks:
+            os.close(fd)
+        self._locks.clear()
 
     def adopt(self, session: Session, target: Path, staged: Path, digest: str) -> None:
         """Take on a file another process staged beside ``target``."""
@@ -147,10 +211,14 @@ class StagedFiles:
     def discard(self) -> None:
         for _, staged, _ in self.staged:
             staged.unlink(missing_ok=True)
+        self._release()
 
     def settle(self, registry: Registry) -> None:
-        for target, staged, digest in self.staged:
-            settle(str(target), str(staged), digest, hashed=True)
+        try:
+            for target, staged, digest in self.staged:
+                settle(str(target), str(staged), digest, hashed=True)
+        finally:
+            self._release()
         with registry.writing() as session:
             paths = [str(t) for t, _, _ in self.staged]
             session.execute(delete(FileIntent).where(FileIntent.path.in_(paths)))
