@@ -138,9 +138,8 @@ def _sweep(session: Session, folder: Path) -> None:
         ]
     if not old:
         return
-    named = set(
-        session.scalars(select(FileIntent.staged).where(FileIntent.staged.in_(map(str, old))))
-    )
+    names = [str(path) for path in old]
+    named = set(session.scalars(select(FileIntent.staged).where(FileIntent.staged.in_(names))))
     for path in old:
         if str(path) in named:
             continue
