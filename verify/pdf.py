@@ -674,12 +674,12 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
     elif not signatures:
         report.add("signature", "pdf.signatures", Outcome.INFO, "no signatures")
-    elif len(_BYTE_RANGE.findall(data)) > len(signatures):
+    elif (declared := len(_BYTE_RANGE.findall(data))) > len(signatures):
         report.add(
             "signature",
             "pdf.signatures",
             Outcome.FAIL,
-            f"the file holds {len(_BYTE_RANGE.findall(data))} signature dictionaries "
+            f"the file holds {declared} signature dictionaries "
             f"(/ByteRange) but its signature fields lead to {len(signatures)}: a copy no "
             "field leads to (signature wrapping)",
         )
