@@ -352,19 +352,27 @@ def test_a_protected_header_with_another_algorithm_is_refused(
         verify_payload(text, {signer.kid: signer.certificate})
 
 
+def _cut(text: str, length: int) -> str:
+    """`text` cut to `length` or, three characters at a time, shorter: never ending in a
+    space. Space is a base45 character, but both verifiers strip the text they are given,
+    so a cut ending in one would be read as another length."""
+    while text[length - 1] == " ":
+        length -= 3
+    return text[:length]
+
+
 def test_truncated_and_foreign_texts_are_refused(
     signer: Signer, jwks: dict[str, Any], tmp_path: Path
 ) -> None:
     text = sign_claims(sample_claims("skill"), signer)
     zipped = pack(sign_cose(replace(sample_claims("skill"), holder="欧阳" * 40).to_cbor(), signer))
-    body = text[len(PREFIX) :]
-    whole_groups = len(body) // 3 * 3
-    zipped_groups = len(PREFIX) + (len(zipped) - len(PREFIX)) // 3 * 3
+    whole_groups = len(text) - (len(text) - len(PREFIX)) % 3
+    zipped_groups = len(zipped) - (len(zipped) - len(PREFIX)) % 3
     cases = {
-        PREFIX + body[: whole_groups - 6]: {"cose"},  # good base45; the COSE_Sign1 ends early
-        PREFIX + body[: whole_groups - 2]: {"base45"},  # a dangling base45 character
+        _cut(text, whole_groups - 6): {"cose"},  # good base45; the COSE_Sign1 ends early
+        _cut(text, whole_groups - 2): {"base45"},  # a dangling base45 character
         text[: len(text) // 2]: {"cose", "base45"},
-        zipped[: zipped_groups - 6]: {"zlib"},  # good base45; the zlib stream ends early
+        _cut(zipped, zipped_groups - 6): {"zlib"},  # good base45; the zlib stream ends early
         "HC1:" + text[len(PREFIX) :]: {"prefix"},
         "https://example.com/": {"prefix"},
         "": {"prefix"},
