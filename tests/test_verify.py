@@ -179,6 +179,19 @@ def test_our_certificate_is_authentic_as_ofd_pdf_png_and_rotated_jpeg(
         assert report.qr_text and report.qr_text[0].startswith("EC1:")
 
 
+def test_a_pdf_is_read_from_its_qr_picture_only_when_its_trusted_signature_covers_it(
+    each_sealed: Sealed,
+) -> None:
+    """The QR of a file every byte of which a trusted signature covers is read from the
+    picture it draws; any other file is rendered (here: no trust list). Both read the same."""
+    path = each_sealed.pdf_path
+    trusted = verify_path(path, trust_of(each_sealed), AT)
+    assert outcome(trusted, "pdf.qr_pictures") == "info"
+    rendered = verify_path(path, TrustList(), AT)
+    assert "pdf.qr_pictures" not in [c.name for c in rendered.checks]
+    assert trusted.qr_text and rendered.qr_text == trusted.qr_text
+
+
 def test_the_same_files_are_not_authentic_without_the_trust_list(sealed: dict[str, Sealed]) -> None:
     item = sealed["skill"]
     for path in (item.ofd_path, item.pdf_path):
@@ -213,6 +226,23 @@ def test_an_incremental_update_changing_the_page_is_rejected(sealed: dict[str, S
     assert "signature" in report.failed_steps
     assert outcome(report, "signature 1.changes") == "fail"
     assert outcome(report, "signature 1.integrity") == "pass"  # the original revision holds
+
+
+def test_a_qr_painted_over_in_a_later_revision_is_not_read_from_its_picture(
+    sealed: dict[str, Sealed],
+) -> None:
+    """The QR picture is still in the file, but a revision the signature does not cover
+    paints the page white: what a person sees has no QR, and neither has the report."""
+    item = sealed["skill"]
+    writer = IncrementalPdfFileWriter(io.BytesIO(item.pdf_path.read_bytes()))
+    white_page = b"q 1 1 1 rg 0 0 2000 2000 re f Q"
+    writer.add_stream_to_page(0, writer.add_object(generic.StreamObject(stream_data=white_page)))
+    out = io.BytesIO()
+    writer.write(out)
+    report = verify_bytes(out.getvalue(), "painted.pdf", trust_of(item), AT)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert "pdf.qr_pictures" not in [c.name for c in report.checks]
+    assert outcome(report, "qr.found") == "info" and not report.qr_text
 
 
 def test_an_ofd_with_a_replaced_content_xml_is_rejected(sealed: dict[str, Sealed]) -> None:

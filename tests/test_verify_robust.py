@@ -688,15 +688,19 @@ def test_a_flate_bomb_as_page_content_is_named_and_never_given_to_poppler(
 def test_a_genuine_pdf_out_of_time_is_cannot_verify_not_a_forgery(
     sealed: dict[str, Sealed], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A machine too busy to render and read a genuine certificate within POPPLER_SECONDS
-    (here 1 ms) gets "cannot verify, try again", never "not authentic"."""
+    """A machine too busy to read a genuine certificate's text within POPPLER_SECONDS (here
+    every poppler tool starts 0.5 s late, against 0.1 s) gets "cannot verify, try again",
+    never "not authentic"."""
     import verify.pdf
 
     item = sealed["skill"]
     trust = TrustList.load([item.store.folder / "trust.json"])
     data = item.pdf_path.read_bytes()
     assert verify_bytes(data, "c.pdf", trust, AT).verdict is Verdict.AUTHENTIC
-    monkeypatch.setattr(verify.pdf, "POPPLER_SECONDS", 0.001)
+    limited = verify.pdf._limited
+    late = ["sh", "-c", 'sleep 0.5; exec "$@"', "late"]
+    monkeypatch.setattr(verify.pdf, "_limited", lambda command: late + limited(command))
+    monkeypatch.setattr(verify.pdf, "POPPLER_SECONDS", 0.1)
     report = verify_bytes(data, "c.pdf", trust, AT)
     assert report.verdict is Verdict.CANNOT_VERIFY, report.to_text()
     assert report.unreadable is not None and "try again" in report.unreadable

@@ -16,7 +16,6 @@ import binascii
 import hashlib
 import io
 import posixpath
-import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,10 +42,9 @@ from docgen.ses.v4 import VERSION as SEAL_VERSION_4
 from .cms import is_cms, verify_cms
 from .qrscan import (
     MAX_IMAGE_BYTES,
-    SCAN_SECONDS,
     ScanResult,
     decoded_bytes,
-    scan_image,
+    scan_pictures,
     size_problem,
 )
 from .report import Outcome, Report, SignatureInfo
@@ -216,7 +214,7 @@ def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
             f"the package holds {len(pictures)} pictures: only the first {MAX_QR_PICTURES} "
             "are searched for a QR code",
         )
-    candidates: list[tuple[bool, int, Image.Image]] = []
+    candidates: list[Image.Image] = []
     held = 0  # bytes of the pictures decoded so far
     for path in pictures[:MAX_QR_PICTURES]:
         try:
@@ -234,17 +232,8 @@ def _scan_images(parts: dict[str, bytes], report: Report) -> ScanResult | None:
         ):
             continue  # SyntaxError: a broken PNG; a bomb: over 178 megapixels declared
         held += size
-        if min(image.size) < 21:  # no QR code is smaller than 21 modules
-            continue
-        candidates.append((image.getcolors(4) is None, len(candidates), image))
-    best: ScanResult | None = None
-    until = time.monotonic() + SCAN_SECONDS  # for all the pictures together
-    for _, _, candidate in sorted(candidates, key=lambda c: c[:2]):
-        result = scan_image(candidate, max(until - time.monotonic(), 0.0))
-        if result.found:
-            return result
-        best = best or result
-    return best
+        candidates.append(image)
+    return scan_pictures(candidates)
 
 
 def _signing_time(text: str) -> datetime | None:

@@ -40,7 +40,8 @@ from pyhanko_certvalidator import ValidationContext
 from docgen.kinds import KIND_NAMES, load_kind
 from docgen.metadata import METADATA_PREFIX
 
-from .qrscan import MAX_IMAGE_BYTES, ScanResult, scan_image
+from .pdfpictures import qr_pictures
+from .qrscan import MAX_IMAGE_BYTES, ScanResult, scan_image, scan_pictures
 from .report import Outcome, Report, SignatureInfo
 from .trust import TrustList, describe, name_problem, organization
 
@@ -133,52 +134,61 @@ class _Stopped(Exception):
     """Poppler was stopped: its time ran out, or a limit killed it."""
 
 
-def _pages(
-    source: Path,
-    first: int,
-    last: int | None,
-    deadline: float,
-    crop: tuple[int, int, int, int] | None = None,
-) -> Iterator[Image.Image]:
-    """Pages ``first``..``last`` (None: to the end) of the PDF file ``source`` rendered at
+#: A step of the QR search: pages first..last (None: to the end), and the region of each
+#: to render (x, y, width, height in pixels at RENDER_DPI; None: the whole page).
+_Step = tuple[int, int | None, tuple[int, int, int, int] | None]
+
+
+@dataclass
+class _Rendering:
+    """pdftoppm at work on one step of the QR search, writing its pages into ``folder``."""
+
+    process: subprocess.Popen[bytes]
+    folder: Path
+
+
+def _render(source: Path, step: _Step) -> _Rendering:
+    """pdftoppm started on ``step`` of the PDF file ``source``: its pages rendered at
     :data:`RENDER_DPI` as plain PPM (PNG would spend four times the rendering on compressing
-    what is read at once), one at a time; with ``crop`` (x, y, width, height in pixels),
-    only that region of each.
+    what is read at once) into a new folder beside ``source``."""
+    first, last, crop = step
+    folder = Path(tempfile.mkdtemp(prefix="pages-", dir=source.parent))
+    asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
+    if crop is not None:
+        asked += ["-x", str(crop[0]), "-y", str(crop[1]), "-W", str(crop[2]), "-H", str(crop[3])]
+    command = ["pdftoppm", "-q", "-r", str(RENDER_DPI), *asked, str(source), f"{folder}/p"]
+    process = subprocess.Popen(_limited(command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return _Rendering(process, folder)
+
+
+def _pages(rendering: _Rendering, deadline: float) -> Iterator[Image.Image]:
+    """The pages ``rendering`` made, one at a time, once pdftoppm is done.
 
     Raises:
         _Stopped: pdftoppm ran past ``deadline`` (a :func:`time.monotonic` time) or was
             killed by its limits; the pages it finished were given.
     """
-    with tempfile.TemporaryDirectory(prefix="verify-", dir=source.parent) as folder:
-        asked = ["-f", str(first)] + (["-l", str(last)] if last is not None else [])
-        if crop is not None:
-            asked += ["-x", str(crop[0]), "-y", str(crop[1])]
-            asked += ["-W", str(crop[2]), "-H", str(crop[3])]
-        stopped = False
+    process = rendering.process
+    try:
+        _, errors = process.communicate(timeout=max(deadline - time.monotonic(), 0.0))
+        # killed by a signal (its CPU limit, an abort) or out of its address space (it says
+        # so, and exits 0 without the page)
+        stopped = process.returncode < 0 or _OUT_OF_MEMORY in errors
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        stopped = True
+    for path in sorted(rendering.folder.glob("p-*.ppm")):
         try:
-            done = subprocess.run(
-                _limited(
-                    ["pdftoppm", "-q", "-r", str(RENDER_DPI), *asked, str(source), f"{folder}/p"]
-                ),
-                capture_output=True,
-                check=False,
-                timeout=max(deadline - time.monotonic(), 0.0),
-            )
-            # killed by a signal (its CPU limit, an abort) or out of its address space (it
-            # says so, and exits 0 without the page)
-            stopped = done.returncode < 0 or _OUT_OF_MEMORY in done.stderr
-        except subprocess.TimeoutExpired:
-            stopped = True
-        for path in sorted(Path(folder).glob("p-*.ppm")):
-            try:
-                image = Image.open(path)
-                image.load()  # read whole (the file is closed): no copy of it is needed
-            except (OSError, ValueError, SyntaxError):
-                continue  # the page pdftoppm was writing when it was stopped
-            yield image
-            del image
-        if stopped:
-            raise _Stopped
+            image = Image.open(path)
+            image.load()  # read whole (the file is closed): no copy of it is needed
+        except (OSError, ValueError, SyntaxError):
+            continue  # the page pdftoppm was writing when it was stopped
+        path.unlink()
+        yield image
+        del image
+    if stopped:
+        raise _Stopped
 
 
 def _qr_regions(metadata: dict[str, str]) -> list[tuple[int, tuple[int, int, int, int]]]:
@@ -237,36 +247,38 @@ def _text(process: subprocess.Popen[bytes], deadline: float) -> str | None:
     return out.decode("utf-8", "replace")
 
 
+def _steps(plan: _Plan, hints: list[tuple[int, tuple[int, int, int, int]]]) -> list[_Step]:
+    """Where to look for the QR, in order: first where the kind prints it (``hints``), then
+    page 1 whole (where our certificates carry it), then the other pages; pages as ``plan``
+    allows."""
+    count = len(plan.whole)
+    steps: list[_Step] = [
+        (number, number, crop)
+        for number, crop in hints
+        if number <= count and plan.any_part[number - 1]
+    ]
+    if count and plan.whole[0]:
+        steps.append((1, 1, None))
+    rest = [n for n in range(2, count + 1) if plan.whole[n - 1]]
+    if rest and len(rest) == count - 1:
+        steps.append((2, None, None))  # the usual case: every other page at once
+    else:
+        steps += [(n, n, None) for n in rest]
+    return steps
+
+
 def _scan_pages(
-    source: Path,
-    plan: _Plan,
-    hints: list[tuple[int, tuple[int, int, int, int]]],
-    deadline: float,
+    source: Path, steps: list[_Step], first: _Rendering | None, deadline: float
 ) -> tuple[ScanResult | None, bool]:
-    """The QR of the first page that has one: first where the kind prints it (``hints``),
-    then page 1 whole (where our certificates carry it), the others only when it has none;
-    pages as ``plan`` allows. Also whether rendering was stopped (at ``deadline``, or by a
-    limit) before every page was looked at."""
-    renderable = plan.whole
-    count = len(renderable)
+    """The QR of the first step that shows one (``first``: the first step, already
+    started), and whether rendering was stopped (at ``deadline``, or by a limit) before
+    every step was looked at. A step is rendered only when the ones before it showed no
+    QR."""
     last = None
     try:
-        for number, crop in hints:
-            if number <= count and plan.any_part[number - 1]:
-                for region in _pages(source, number, number, deadline, crop):
-                    last = scan_image(region, max(deadline - time.monotonic(), 0.0))
-                    if last.found:
-                        return last, False
-                    if time.monotonic() > deadline:
-                        raise _Stopped
-        rest = [n for n in range(2, count + 1) if renderable[n - 1]]
-        runs: list[tuple[int, int | None]] = [(1, 1)] if count and renderable[0] else []
-        if rest and len(rest) == count - 1:
-            runs.append((2, None))  # the usual case: every other page at once
-        else:
-            runs += [(n, n) for n in rest]
-        for first, final in runs:
-            for page in _pages(source, first, final, deadline):
+        for n, step in enumerate(steps):
+            rendering = first if n == 0 and first is not None else _render(source, step)
+            for page in _pages(rendering, deadline):
                 last = scan_image(page, max(deadline - time.monotonic(), 0.0))
                 if last.found:
                     return last, False
@@ -592,6 +604,25 @@ def _report_signature(n: int, result: _Validated, later: list[_Validated], repor
     )
 
 
+def _pictures_qr(reader: PdfFileReader, report: Report) -> ScanResult | None:
+    """The QR texts of the pictures the pages draw (:mod:`verify.pdfpictures`), for a file
+    every byte of which a trusted signature covers: they are what its issuer drew."""
+    try:
+        pictures = qr_pictures(reader)
+    except _DAMAGED:
+        return None
+    scan = scan_pictures(pictures, every=True)
+    if scan is not None and scan.found:
+        report.add(
+            "qr",
+            "pdf.qr_pictures",
+            Outcome.INFO,
+            "the QR was read from the pictures the pages draw, not rendered: a trusted "
+            "signature covers every byte of the file, so they are what its issuer drew",
+        )
+    return scan
+
+
 def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     """Run steps 1-3 on a PDF file; returns what the consistency step needs."""
     report.format = "pdf"
@@ -608,28 +639,48 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
         return facts
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
-    # A signature dictionary that cannot be read (no or a malformed /ByteRange, /Contents
-    # that is no CMS) fails the signature step by name; the page is still read for its QR.
-    unreadable: str | None = None
-    try:
-        signatures = list(reader.embedded_signatures)
-    except Exception as exc:
-        signatures = []
-        unreadable = f"{type(exc).__name__}: {exc}"
-    # An original certificate (one signature) shows one QR where its kind prints it; an
-    # annotated copy has a second one in its band: the whole page is read for it.
-    hints = _qr_regions(facts.metadata) if len(signatures) == 1 else []
+    # An original certificate (one signature dictionary) shows one QR where its kind
+    # prints it; an annotated copy has a second one in its band: the whole page is read
+    # for it. The dictionaries are counted as the file states them, so that poppler can
+    # start rendering before pyHanko reads the signatures.
+    declared = len(_BYTE_RANGE.findall(data))
+    hints = _qr_regions(facts.metadata) if declared == 1 else []
     plan = _plan(reader, report)
+    steps = _steps(plan, hints)
     with tempfile.TemporaryDirectory(prefix="verify-") as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
-        deadline = time.monotonic() + POPPLER_SECONDS
-        # pdftotext runs while the pages are rendered and read
+        # pdftotext reads the text on the other core while the signatures are validated.
+        # An original certificate (one signature) whose signature vouches for every byte has
+        # its QR read from its pictures; any other file is rendered, from now on.
+        original = declared == 1
         text = _text_of(source, plan.text_pages) if plan.text_pages != 0 else None
+        first = _render(source, steps[0]) if steps and not original else None
         try:
-            facts.qr, stopped = _scan_pages(source, plan, hints, deadline)
-        finally:
+            # A signature dictionary that cannot be read (no or a malformed /ByteRange,
+            # /Contents that is no CMS) fails the signature step by name; the page is still
+            # read for its QR.
+            unreadable: str | None = None
+            try:
+                signatures = list(reader.embedded_signatures)
+            except Exception as exc:
+                signatures = []
+                unreadable = f"{type(exc).__name__}: {exc}"
+            # Every signature is validated first: whether what was added after one signature
+            # is acceptable may depend on the signatures that follow it.
+            results = [_validate(embedded, trust) for embedded in signatures]
+            deadline = time.monotonic() + POPPLER_SECONDS
+            stopped = False
+            if original and len(results) == 1 and results[0].why_not_a_voucher() is None:
+                facts.qr = _pictures_qr(reader, report)
+            if facts.qr is None or not facts.qr.found:
+                facts.qr, stopped = _scan_pages(source, steps, first, deadline)
             read = _text(text, deadline) if text is not None else None
+        finally:
+            for process in (first.process if first else None, text):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
         # Stopped by the clock (not by a limit or the content bound): the machine may only
         # be busy, so nothing is decided against the file.
         out_of_time = time.monotonic() >= deadline
@@ -674,7 +725,7 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         )
     elif not signatures:
         report.add("signature", "pdf.signatures", Outcome.INFO, "no signatures")
-    elif (declared := len(_BYTE_RANGE.findall(data))) > len(signatures):
+    elif declared > len(signatures):
         report.add(
             "signature",
             "pdf.signatures",
@@ -683,9 +734,6 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
             f"(/ByteRange) but its signature fields lead to {len(signatures)}: a copy no "
             "field leads to (signature wrapping)",
         )
-    # Every signature is validated first: whether what was added after one signature is
-    # acceptable may depend on the signatures that follow it.
-    results = [_validate(embedded, trust) for embedded in signatures]
     for n, result in enumerate(results):
         _report_signature(n, result, results[n + 1 :], report)
     clocked = out_of_time and (stopped or (read is None and text is not None))

@@ -10,12 +10,11 @@ with every format enabled, zxing-cpp "finds" 1-D barcodes in printed text.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import zxingcpp
-from PIL import Image, ImageChops, ImageFilter, ImageOps
-from pyzbar import pyzbar
+from PIL import Image, ImageChops, ImageFilter
 
 __all__ = [
     "DECODERS",
@@ -26,6 +25,7 @@ __all__ = [
     "ScanResult",
     "decoded_bytes",
     "scan_image",
+    "scan_pictures",
     "size_problem",
 ]
 
@@ -89,6 +89,8 @@ def _red(image: Image.Image) -> Image.Image | None:
 
 
 def _contrast(image: Image.Image) -> Image.Image:
+    from PIL import ImageOps  # at first use, as pyzbar: most codes are read before either
+
     return ImageOps.autocontrast(image.convert("L"), cutoff=2)
 
 
@@ -129,6 +131,8 @@ def _zxing(image: Image.Image) -> list[str]:
 
 
 def _zbar(image: Image.Image) -> list[str]:
+    from pyzbar import pyzbar  # at first use: it looks for libzbar with ldconfig (8 ms)
+
     found = pyzbar.decode(image, symbols=[pyzbar.ZBarSymbol.QRCODE])
     return [s.data.decode("utf-8", "replace") for s in found]
 
@@ -181,3 +185,37 @@ def scan_image(image: Image.Image, seconds: float | None = None) -> ScanResult:
                 elapsed = (time.perf_counter() - start) * 1000
                 return ScanResult(unique, decoder, step, attempts, elapsed)
     return ScanResult((), None, None, attempts, (time.perf_counter() - start) * 1000)
+
+
+#: No QR code is smaller than 21 modules a side.
+_QR_SIDE = 21
+
+
+def scan_pictures(pictures: Iterable[Image.Image], *, every: bool = False) -> ScanResult | None:
+    """The QR texts of the first of a document's ``pictures`` that holds one (``every``: of
+    all that do, in order): pictures of two to four colours (what a QR is) are tried before
+    the others, which every step fails on slowly, and all within :data:`SCAN_SECONDS`. None
+    when no picture is large enough to hold a QR code."""
+    candidates = [p for p in pictures if min(p.size) >= _QR_SIDE]
+    candidates.sort(key=lambda p: p.getcolors(4) is None)  # stable: else as given
+    found: list[ScanResult] = []
+    tried: ScanResult | None = None
+    until = time.monotonic() + SCAN_SECONDS
+    for picture in candidates:
+        result = scan_image(picture, max(until - time.monotonic(), 0.0))
+        tried = tried or result
+        if result.found:
+            found.append(result)
+            if not every:
+                break
+    if not found:
+        return tried
+    texts = tuple(dict.fromkeys(t for result in found for t in result.texts))
+    first = found[0]
+    return ScanResult(
+        texts,
+        first.decoder,
+        first.step,
+        sum(r.attempts for r in found),
+        sum(r.milliseconds for r in found),
+    )
