@@ -199,3 +199,27 @@ def test_the_installed_console_script_runs() -> None:
     result = run(script, "sample", "--kind", "special-ops")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["kind"] == "special-ops"
+
+
+def test_each_command_is_in_the_module_the_table_names_and_loaded_only_when_asked() -> None:
+    """`docgen` imports a command's module when the command is asked for
+    (COMMAND_MODULES): the table names every command, and `docgen verify` loads none of
+    the issuing, batch or registry commands."""
+    script = """
+import sys, click
+from docgen.cli import main
+from docgen.cli.common import COMMAND_MODULES
+ctx = click.Context(main)
+main.get_command(ctx, "verify")
+print(sorted(m for m in sys.modules if m.startswith("docgen.cli.")))
+names = main.list_commands(ctx)
+print(sorted(names) == sorted(COMMAND_MODULES))
+print(all(
+    main.commands[n].callback.__module__ == "docgen.cli." + COMMAND_MODULES[n] for n in names
+))
+"""
+    done = run(sys.executable, "-c", script)
+    assert done.returncode == 0, done.stderr
+    loaded, same_names, same_modules = done.stdout.splitlines()
+    assert loaded == "['docgen.cli.common', 'docgen.cli.verifying']"
+    assert same_names == "True" and same_modules == "True"

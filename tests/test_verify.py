@@ -299,10 +299,17 @@ def test_cli_verify_json_and_exit_codes(sealed: dict[str, Sealed], tmp_path: Pat
 
 
 def test_the_verifier_imports_no_key_loading_or_signing_code() -> None:
+    """Neither ours nor pyHanko's signing half (its timestamp client loads aiohttp): see
+    verify.lean_pyhanko. Whoever signs later in the same process still finds pyHanko whole."""
     code = (
-        "import sys, verify.api, verify.trust; "
-        "bad = [m for m in sys.modules if m.startswith('docgen.signing')]; "
-        "print(bad); sys.exit(1 if bad else 0)"
+        "import sys, verify.api, verify.trust, verify.ofd, verify.pdf\n"
+        "bad = [m for m in sys.modules if m.startswith('docgen.signing')\n"
+        "       or m in ('aiohttp', 'pyhanko.sign.signers', 'pyhanko.sign.timestamps')]\n"
+        "print(bad)\n"
+        "from pyhanko.sign import PdfSigner, fields, signers\n"
+        "import pyhanko.sign\n"
+        "whole = PdfSigner is signers.PdfSigner and pyhanko.sign.fields is fields\n"
+        "sys.exit(1 if bad or not whole else 0)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False

@@ -23,7 +23,6 @@ from docgen.qrpayload import (
 )
 from docgen.qrpayload import verify_payload as verify_qr
 
-from .ofd import check_ofd
 from .qrscan import ScanResult, scan_image, size_problem
 from .report import Outcome, Report, Verdict
 from .status import StatusSources
@@ -473,11 +472,13 @@ def _verify(
         )
         scan = scan_image(image)
     elif kind == "ofd":
+        from .ofd import check_ofd  # each format's reader only for a file of its format
+
         ofd = check_ofd(data, report, trust)
         scan, metadata, text = ofd.qr, ofd.metadata, ofd.text
         annotation_texts = list(ofd.annotations)
     else:
-        from .pdf import check_pdf  # pyHanko takes 0.3 s to import: only for a PDF
+        from .pdf import check_pdf  # pyHanko takes 0.1 s to import: only for a PDF
 
         pdf = check_pdf(data, report, trust)
         scan, metadata, text = pdf.qr, pdf.metadata, pdf.text

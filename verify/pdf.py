@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import lean_pyhanko  # noqa: F401  (before pyhanko.sign: see there)
+
+# isort: split
 from asn1crypto import x509 as a509
 from PIL import Image
 from pyhanko.pdf_utils.filters import get_generic_decoder

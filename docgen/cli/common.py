@@ -7,6 +7,7 @@ field; exit status 1 means the input was refused and nothing was written, 2 a us
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from .. import __version__
 from ..clock import parse_at
 
 __all__ = [
+    "COMMAND_MODULES",
     "PASSPHRASE_HELP",
     "at_option",
     "db_option",
@@ -72,7 +74,51 @@ def load_records(path: Path) -> list[Any]:
     return records
 
 
-@click.group()
+#: The module of this package that defines each command. A command's module is imported
+#: when it runs (every module for ``--help``), so that ``docgen verify`` does not load
+#: what issuing, batches and the registry need.
+COMMAND_MODULES = {
+    "annotate": "holders",
+    "apikey": "serving",
+    "audit": "registry",
+    "batch": "batch",
+    "correct": "registry",
+    "db": "registry",
+    "export": "registry",
+    "extend": "registry",
+    "holder": "holders",
+    "import-legacy": "registry",
+    "issue": "issuing",
+    "keys": "issuing",
+    "kinds": "issuing",
+    "reissue": "registry",
+    "review": "registry",
+    "revoke": "registry",
+    "sample": "issuing",
+    "sample-batch": "batch",
+    "serve": "serving",
+    "status": "registry",
+    "status-list": "registry",
+    "verify": "verifying",
+}
+
+
+class _Commands(click.Group):
+    """The ``docgen`` group: each command's module is imported when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(f"{__package__}.{module}")
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None:
+            importlib.import_module(f"{__package__}.{module}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="docgen")
 def main() -> None:
     """Electronic vocational certificates: issue, register and verify."""
