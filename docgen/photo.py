@@ -108,17 +108,25 @@ def load_photo(value: object, base_dir: Path | None = None) -> Photo:
     else:
         raw = _read(value, base_dir)
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            probe.verify()
         opened = Image.open(io.BytesIO(raw))
+        if opened.format not in _ACCEPTED_FORMATS:
+            raise ValueError(f"must be JPEG or PNG, got {opened.format}")
+        if _normal_already(opened, raw):  # no EXIF (so upright), RGB, baseline: kept as is
+            _check_size(opened)
+            width, height = opened.size
+            # Read whole to prove it is, but at an eighth of the size: the decoder still
+            # reads every coded block (a damaged or cut one fails), and skips most of the
+            # inverse transforms and colour conversion (0.25 -> 0.15 ms a photo).
+            opened.draft("RGB", (width // 8, height // 8))
+            opened.load()
+            return Photo(jpeg=raw, width=width, height=height)
+        if opened.format == "PNG":
+            with Image.open(io.BytesIO(raw)) as probe:
+                probe.verify()  # every chunk's CRC, which loading does not check
+            opened = Image.open(io.BytesIO(raw))
         opened.load()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"is not a readable image ({exc})") from exc
-    if opened.format not in _ACCEPTED_FORMATS:
-        raise ValueError(f"must be JPEG or PNG, got {opened.format}")
-    if _normal_already(opened, raw):  # no EXIF (so upright), RGB, baseline: kept as it is
-        _check_size(opened)
-        return Photo(jpeg=raw, width=opened.width, height=opened.height)
     image: Image.Image = ImageOps.exif_transpose(opened)
     if image.mode in ("RGBA", "LA", "P"):
         rgba = image.convert("RGBA")

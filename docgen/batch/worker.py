@@ -102,33 +102,33 @@ _WRITERS = 2
 
 @dataclass(frozen=True)
 class _Staging:
-    """A made certificate whose files are being written: kind → (target, write)."""
+    """A made certificate whose files are being written on a writer thread."""
 
     line: int
     number: str
     facts: VersionFacts
-    writes: dict[str, tuple[Path, Future[tuple[Path, str]]]]
+    write: Future[dict[str, tuple[str, str, str]]]
 
     def outcome(self) -> Outcome:
-        files: dict[str, tuple[str, str, str]] = {}
-        failed: tuple[Path, OSError] | None = None
-        for key, (target, write) in self.writes.items():
-            try:
-                staged, digest = write.result()
-                files[key] = (str(target), str(staged), digest)
-            except OSError as exc:
-                failed = failed or (target, exc)
-        if failed is not None:
+        return Outcome(self.line, self.number, facts=self.facts, files=self.write.result())
+
+
+def _stage_files(targets: dict[str, tuple[Path, bytes]]) -> dict[str, tuple[str, str, str]]:
+    """Stage each file beside its target: kind → (target, staged path, SHA-256 in hex).
+
+    Raises:
+        OutputError: a file cannot be written; what was staged of the others is removed.
+    """
+    files: dict[str, tuple[str, str, str]] = {}
+    for key, (target, data) in targets.items():
+        try:
+            staged = stage(target, data)
+        except OSError as exc:
             for _, temporary, _ in files.values():
                 Path(temporary).unlink(missing_ok=True)
-            where, error = failed
-            raise OutputError(f"cannot write {where}: {error.strerror}") from error
-        return Outcome(self.line, self.number, facts=self.facts, files=files)
-
-
-def _stage(target: Path, data: bytes) -> tuple[Path, str]:
-    """Stage ``data`` beside ``target``; the staged path and the data's SHA-256 (hex)."""
-    return stage(target, data), hashlib.sha256(data).hexdigest()
+            raise OutputError(f"cannot write {target}: {exc.strerror}") from exc
+        files[key] = (str(target), str(staged), hashlib.sha256(data).hexdigest())
+    return files
 
 
 def _refused(task: Task, error: RecordError) -> Outcome:
@@ -167,11 +167,10 @@ def _one(job: Job, task: Task, writers: ThreadPoolExecutor) -> Outcome | _Stagin
             return Outcome(
                 task.line, task.number, field="number", problem=f"{target} exists already"
             )
-    writes = {
-        key: (target, writers.submit(_stage, target, data))
-        for key, (target, data) in targets.items()
-    }
-    return _Staging(task.line, task.number, VersionFacts.of(cert), writes)
+    # one writer task a certificate: each submit wakes a thread that contends for the GIL
+    return _Staging(
+        task.line, task.number, VersionFacts.of(cert), writers.submit(_stage_files, targets)
+    )
 
 
 def issue_chunk(job: Job, tasks: list[Task]) -> list[Outcome]:
