@@ -1,5 +1,7 @@
 """Verify a PDF: structure, every signature through pyHanko (integrity, trust, and what
-changed after signing), printed text and QR through poppler.
+changed after signing), printed text through poppler, and the QR: read from the file's own
+picture when its one signature is intact, trusted and covers the whole file (every byte is
+then the issuer's; :mod:`verify.pdfpictures`), else from the pages as poppler renders them.
 
 What may follow a signature: nothing, permitted updates (pyHanko's NONE and LTA_UPDATES), or
 form filling — a new signature field and its signature, as in an annotated copy (加注) — but
