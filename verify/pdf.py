@@ -646,8 +646,8 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     report.add("format", "pdf.structure", Outcome.PASS, "PDF parsed")
     # An original certificate (one signature dictionary) shows one QR where its kind
     # prints it; an annotated copy has a second one in its band: the whole page is read
-    # for it. The dictionaries are counted as the file states them, so that poppler can
-    # start rendering before pyHanko reads the signatures.
+    # for it. The dictionaries are counted as the file states them: where to look is known
+    # before pyHanko reads the signatures.
     declared = len(_BYTE_RANGE.findall(data))
     hints = _qr_regions(facts.metadata) if declared == 1 else []
     plan = _plan(reader, report)
@@ -656,8 +656,8 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
         source = Path(folder) / "in.pdf"
         source.write_bytes(data)
         # pdftotext reads the text on the other core while the signatures are validated.
-        # An original certificate (one signature) whose signature vouches for every byte has
-        # its QR read from its pictures; any other file is rendered, from now on.
+        # An original whose signature vouches for every byte has its QR read from its
+        # pictures; any other file is rendered, starting now.
         original = declared == 1
         text = _text_of(source, plan.text_pages) if plan.text_pages != 0 else None
         first = _render(source, steps[0]) if steps and not original else None
