@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from docgen.ofd import read_package
+from docgen.ses.reader import parse_seal_signature
 from verify.api import verify_bytes, verify_qr_text
 from verify.report import Report, Verdict
 from verify.trust import TrustList
@@ -544,6 +545,40 @@ def test_malformed_seal_signature_der_is_named(sealed: dict[str, Sealed], case: 
     report = _verified(item, parts)
     assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
     assert reason in report.to_text(), report.to_text()
+
+
+_SMUGGLED = {
+    "bytes after the SES_Signature": (b"", b"\x04\x05hello", "trailing data"),
+    "a sixth field": (
+        _tlv(0xA0, _tlv(0x03, b"\x00ts")) + _tlv(0x04, b"hello"),
+        b"",
+        "SES_Signature has 6 fields",
+    ),
+    "a fifth field that is no [0] timestamp": (
+        _tlv(0x04, b"hello"),
+        b"",
+        "SES_Signature has 5 fields",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SMUGGLED))
+def test_unsigned_data_beside_the_seal_signature_is_refused(
+    sealed: dict[str, Sealed], case: str
+) -> None:
+    """Only toSign is signed: a field after the signature other than v4's [0] timestamp, or
+    bytes after the SES_Signature, could carry anything past the signature unseen."""
+    item = sealed["skill"]
+    parts = read_package(item.ofd_path.read_bytes())
+    value = parts[_SIGN + "SignedValue.dat"]
+    inside, after, reason = _SMUGGLED[case]
+    parts[_SIGN + "SignedValue.dat"] = _tlv(0x30, b"".join(_fields(value)) + inside) + after
+    report = _verified(item, parts)
+    assert report.verdict is Verdict.NOT_AUTHENTIC, report.to_text()
+    assert reason in report.to_text(), report.to_text()
+    # v4's own optional field, a [0] timestamp, is read as before
+    stamped = _tlv(0x30, b"".join(_fields(value)) + _tlv(0xA0, _tlv(0x03, b"\x00ts")))
+    assert parse_seal_signature(stamped).signature == parse_seal_signature(value).signature
 
 
 def test_a_cms_signer_certificate_of_an_invalid_version_is_named(

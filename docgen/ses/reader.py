@@ -49,13 +49,27 @@ class SealSignature:
 
 
 def _items(data: bytes, what: str) -> list[core.Any]:
+    """The fields of a DER SEQUENCE that is the whole of ``data``."""
     try:
-        parsed = _Items.load(data, strict=False)
+        parsed = _Items.load(data, strict=True)  # nothing may follow it
         return list(parsed)
     except RecursionError as exc:
         raise ValueError(f"{what} is nested too deeply to read") from exc
     except MALFORMED_DER as exc:
         raise ValueError(f"{what} is not a DER SEQUENCE ({exc})") from exc
+
+
+def _is_timestamp(value: core.Any) -> bool:
+    """Whether a field is v4's timeStamp: a BIT STRING (or, leniently, an OCTET STRING)
+    tagged ``[0]``, explicitly or implicitly."""
+    for spec in (core.BitString, core.OctetString):
+        for tagging in ("explicit", "implicit"):
+            try:
+                value.parse(spec=spec, spec_params={tagging: 0})
+                return True
+            except MALFORMED_DER:
+                continue
+    return False
 
 
 def _bits(value: core.Any) -> bytes:
@@ -101,10 +115,22 @@ def parse_seal_signature(data: bytes) -> SealSignature:
         if not 0 <= version <= MAX_VERSION:
             raise ValueError(f"TBS_Sign's version is not a number from 0 to {MAX_VERSION}")
         if len(outer) >= 4:  # v4: toSign, cert, signatureAlgID, signature [, timeStamp]
+            # Nothing but the timestamp may follow the signature: what is outside toSign
+            # is not signed, and a field no one reads could carry anything.
+            if len(outer) > 5 or (len(outer) == 5 and not _is_timestamp(outer[4])):
+                raise ValueError(
+                    f"SES_Signature has {len(outer)} fields: v4 has the signed part, the "
+                    "certificate, the algorithm, the signature and at most a [0] timestamp"
+                )
             cert = bytes(outer[1].parse(spec=core.OctetString).native)
             algorithm = outer[2].parse(spec=core.ObjectIdentifier).dotted
             signature = _bits(outer[3])
         elif len(tbs) >= 7:  # v1: toSign{..., cert, signatureAlgorithm}, signature
+            if len(outer) != 2:
+                raise ValueError(
+                    f"SES_Signature has {len(outer)} fields: v1 has the signed part and the "
+                    "signature"
+                )
             cert = bytes(tbs[5].parse(spec=core.OctetString).native)
             algorithm = tbs[6].parse(spec=core.ObjectIdentifier).dotted
             signature = _bits(outer[1])
