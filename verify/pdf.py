@@ -296,12 +296,13 @@ def _scan_pages(
 
 @dataclass(frozen=True)
 class _Page:
-    """A page as the page tree gives it: its size in points (MediaBox × UserUnit) and its
-    /Contents (a stream, an array of them, or None)."""
+    """A page as the page tree gives it: its size in points (MediaBox × UserUnit), its
+    /Contents (a stream, an array of them, or None) and its dictionary."""
 
     width: float
     height: float
     contents: Any
+    node: Any
 
 
 def _page_tree(reader: PdfFileReader) -> list[_Page] | None:
@@ -321,7 +322,8 @@ def _page_tree(reader: PdfFileReader) -> list[_Page] | None:
             return
         x0, y0, x1, y1 = (float(v) for v in box)
         unit = float(node.get("/UserUnit", 1))
-        pages.append(_Page(abs(x1 - x0) * unit, abs(y1 - y0) * unit, node.get("/Contents")))
+        size = abs(x1 - x0) * unit, abs(y1 - y0) * unit
+        pages.append(_Page(*size, node.get("/Contents"), node))
 
     try:
         walk(reader.root["/Pages"], None, 0)
@@ -407,11 +409,11 @@ class _Plan:
     text_pages: int | None = None
 
 
-def _plan(reader: PdfFileReader, report: Report) -> _Plan:
-    """Which pages may be rendered; pages too large to render whole, and the first page
-    whose content passes :data:`MAX_PAGE_CONTENT_BYTES` (it and the later ones are neither
-    rendered nor read for their text), are named in the report."""
-    pages = _page_tree(reader)
+def _plan(pages: list[_Page] | None, reader: PdfFileReader, report: Report) -> _Plan:
+    """Which of the ``pages`` (None: the tree was unreadable) may be rendered; pages too
+    large to render whole, and the first page whose content passes
+    :data:`MAX_PAGE_CONTENT_BYTES` (it and the later ones are neither rendered nor read for
+    their text), are named in the report."""
     if pages is None:  # an unreadable page tree: poppler may still read it, page by page
         count = _page_count(reader)
         return _Plan([True] * count, [True] * count)
@@ -609,11 +611,12 @@ def _report_signature(n: int, result: _Validated, later: list[_Validated], repor
     )
 
 
-def _pictures_qr(reader: PdfFileReader, report: Report) -> ScanResult | None:
-    """The QR texts of the pictures the pages draw (:mod:`verify.pdfpictures`), for a file
-    every byte of which a trusted signature covers: they are what its issuer drew."""
+def _pictures_qr(pages: list[Any], report: Report) -> ScanResult | None:
+    """The QR texts of the pictures the ``pages`` (their dictionaries) draw
+    (:mod:`verify.pdfpictures`), for a file every byte of which a trusted signature covers:
+    they are what its issuer drew."""
     try:
-        pictures = qr_pictures(reader)
+        pictures = qr_pictures(pages)
     except _DAMAGED:
         return None
     scan = scan_pictures(pictures, every=True)
@@ -650,7 +653,8 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
     # before pyHanko reads the signatures.
     declared = len(_BYTE_RANGE.findall(data))
     hints = _qr_regions(facts.metadata) if declared == 1 else []
-    plan = _plan(reader, report)
+    pages = _page_tree(reader)
+    plan = _plan(pages, reader, report)
     steps = _steps(plan, hints)
     with tempfile.TemporaryDirectory(prefix="verify-") as folder:
         source = Path(folder) / "in.pdf"
@@ -676,8 +680,9 @@ def check_pdf(data: bytes, report: Report, trust: TrustList) -> PdfFacts:
             results = [_validate(embedded, trust) for embedded in signatures]
             deadline = time.monotonic() + POPPLER_SECONDS
             stopped = False
-            if original and len(results) == 1 and results[0].why_not_a_voucher() is None:
-                facts.qr = _pictures_qr(reader, report)
+            vouched = original and len(results) == 1 and results[0].why_not_a_voucher() is None
+            if vouched and pages is not None:
+                facts.qr = _pictures_qr([page.node for page in pages], report)
             if facts.qr is None or not facts.qr.found:
                 facts.qr, stopped = _scan_pages(source, steps, first, deadline)
             read = _text(text, deadline) if text is not None else None

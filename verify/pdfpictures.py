@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from PIL import Image
@@ -28,7 +28,6 @@ from pyhanko.pdf_utils.generic import (
     NameObject,
     StreamObject,
 )
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from .qrscan import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
@@ -37,8 +36,8 @@ __all__ = ["MAX_PICTURES", "qr_pictures"]
 #: Pictures decoded from a file (our certificates carry one QR picture, an annotated copy
 #: two); each is bounded by its declared size, and all together by MAX_IMAGE_BYTES.
 MAX_PICTURES = 16
-#: How deep form XObjects (an annotation's appearance, the band page pyHanko imports into
-#: it, ...) are followed from a page, and how many pages are looked at.
+#: How deep form XObjects (an annotation's appearance, a page imported into it, ...) are
+#: followed from a page, and how many pages are looked at.
 _MAX_DEPTH = 4
 _MAX_PAGES = 8
 _MAX_XOBJECTS = 256  # XObjects looked at in all
@@ -141,29 +140,15 @@ def _appearances(page: DictionaryObject) -> Iterator[StreamObject]:
             yield normal
 
 
-def _pages(reader: PdfFileReader) -> Iterator[DictionaryObject]:
-    """The first :data:`_MAX_PAGES` pages, in order."""
-    stack: list[tuple[Any, int]] = [(reader.root["/Pages"], 0)]
-    count = 0
-    while stack and count < _MAX_PAGES:
-        node, depth = stack.pop()
-        node = node.get_object()
-        kids = node.get("/Kids")
-        if kids is None:
-            count += 1
-            yield node
-        elif depth < _MAX_DEPTH:
-            stack += [(kid, depth + 1) for kid in reversed(list(kids.get_object()))]
-
-
-def qr_pictures(reader: PdfFileReader) -> list[Image.Image]:
-    """The pictures of QR form the first pages draw, directly or in their annotations'
-    appearances and the form XObjects these use; at most :data:`MAX_PICTURES`, of
-    :data:`~verify.qrscan.MAX_IMAGE_BYTES` decoded in all."""
+def qr_pictures(pages: Sequence[Any]) -> list[Image.Image]:
+    """The pictures of QR form the first :data:`_MAX_PAGES` of ``pages`` (page dictionaries,
+    in order) draw, directly or in their annotations' appearances and the form XObjects
+    these use; at most :data:`MAX_PICTURES`, of :data:`~verify.qrscan.MAX_IMAGE_BYTES`
+    decoded in all."""
     pictures: list[Image.Image] = []
     seen: set[int] = set()
     held = 0
-    for page in _pages(reader):
+    for page in pages[:_MAX_PAGES]:
         todo: list[tuple[Any, int]] = [(page, 0)] + [(a, 1) for a in _appearances(page)]
         while todo and len(pictures) < MAX_PICTURES:
             holder, depth = todo.pop(0)
